@@ -1,0 +1,37 @@
+# stackgen: the two README commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stackgen-installed
+DEMO_OUT ?= demo-out
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test test-unit golden bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: venv
+	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
+	$(BIN)/stackgen init --non-interactive --answers examples/hybrid/answers.yaml -o $(DEMO_OUT)/stackgen.yaml
+	$(BIN)/stackgen plan -f $(DEMO_OUT)/stackgen.yaml
+	$(BIN)/stackgen render -f $(DEMO_OUT)/stackgen.yaml -o $(DEMO_OUT)/manifests
+	$(BIN)/stackgen lint $(DEMO_OUT)/manifests --crds ../shared/crds
+
+test: venv
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-unit: venv
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+bench: venv
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis

@@ -1,0 +1,79 @@
+"""The `stackgen` console script: one typer app, one small module per command.
+
+Command modules import only typer at module level; each command imports the heavy
+libraries (pydantic models, jinja2, kubernetes) inside its body so `stackgen --help`
+stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from stackgen import __version__
+from stackgen.cli import apply as apply_cmd
+from stackgen.cli import init as init_cmd
+from stackgen.cli import lint as lint_cmd
+from stackgen.cli import plan as plan_cmd
+from stackgen.cli import render as render_cmd
+from stackgen.cli import sandbox as sandbox_cmd
+from stackgen.cli import size as size_cmd
+
+app = typer.Typer(
+    name="stackgen",
+    help="Choose, size, render, lint and apply model-serving stacks (vLLM, Triton, KServe) on Kubernetes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"stackgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Choose, size, render, lint and apply model-serving stacks on Kubernetes."""
+
+
+app.command("init")(init_cmd.init)
+app.command("plan")(plan_cmd.plan)
+app.command("size")(size_cmd.size)
+app.command("render")(render_cmd.render)
+app.command("lint")(lint_cmd.lint)
+app.command("apply")(apply_cmd.apply)
+app.command("delete")(apply_cmd.delete)
+app.add_typer(sandbox_cmd.app, name="sandbox")
+
+
+def main() -> None:
+    """Run the app; turn stackgen's errors into messages and exit codes, never tracebacks."""
+    from stackgen.errors import StackgenError
+
+    try:
+        app()
+    except StackgenError as err:
+        typer.echo(err.render(), err=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as err:  # a bug in stackgen, not bad input
+        if os.environ.get("STACKGEN_DEBUG"):
+            raise
+        typer.echo(f"internal error: {type(err).__name__}: {err}\n"
+                   "  set STACKGEN_DEBUG=1 for the traceback and report it", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
