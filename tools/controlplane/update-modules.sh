@@ -12,7 +12,7 @@ export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 fresh_module() {  # dir module-path
   rm -f "$here/$1/go.mod" "$here/$1/go.sum"
   mkdir -p "$here/$1"
-  (cd "$here/$1" && go mod init "$2" >/dev/null 2>&1)
+  (cd "$here/$1" && go mod init "$2" >/dev/null 2>&1 && go mod edit -go=1.26.0)
 }
 
 staging_replaces() {  # prints one "-replace=mod=mod@v0.X.Y" per staging module kubernetes requires
