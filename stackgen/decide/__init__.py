@@ -1,0 +1,63 @@
+"""Pure: Stack -> Plan. The layer framework, placement and the common-mistake warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackgen.decide.framework import choose_orchestration, choose_serving
+from stackgen.decide.placement import model_facts, place
+from stackgen.decide.plan import ModelPlan, Plan, PlanWarning
+from stackgen.decide.tables import KSERVE_RUNTIME
+from stackgen.decide.warnings import plan_warnings
+from stackgen.spec.models import Model, ReplicaRange, Stack
+
+__all__ = ["ModelPlan", "Plan", "PlanWarning", "decide"]
+
+
+def decide(stack: Stack, base_dir: Path | None = None) -> Plan:
+    """Apply the framework to a validated stack. Raises CheckFailed when a model fits nowhere."""
+    base_dir = base_dir or Path.cwd()
+    orch = choose_orchestration(stack)
+    models = tuple(_plan_model(m, stack, orch.value, base_dir) for m in stack.spec.models)
+    return Plan(
+        stack=stack.name, namespace=stack.namespace, provider=stack.spec.cluster.provider,
+        orchestration=orch.value, orchestration_reasons=orch.reasons, models=models,
+        warnings=plan_warnings(stack, orch.value, models))
+
+
+def _plan_model(model: Model, stack: Stack, orchestration: str, base_dir: Path) -> ModelPlan:
+    serving = choose_serving(model, stack.spec.requirements.unified_api)
+    facts = model_facts(model, base_dir)
+    placement = place(model, serving.framework, stack, facts)
+    sizing = placement.sizing
+    low, high, replica_reasons = _replicas(model, stack, orchestration, sizing)
+    kserve = orchestration == "kserve"
+    return ModelPlan(
+        name=model.name, kind=model.kind, team=model.team, source=model.source,
+        engine=serving.engine, server=serving.server, backend=serving.backend,
+        framework=serving.framework,
+        node_pool=placement.pool.name if placement.pool else None,
+        gpu=placement.gpu.id if placement.gpu else None, gpu_resource=placement.gpu_resource,
+        gpus_per_replica=sizing.gpus_per_replica if placement.gpu else 0,
+        tensor_parallel_size=sizing.tensor_parallel_size,
+        pipeline_parallel_size=sizing.pipeline_parallel_size,
+        replicas_min=low, replicas_max=high, max_model_len=sizing.max_model_len,
+        dtype=model.dtype, quantization=model.quantization,
+        cold_start_seconds=round(sizing.cold_start_seconds, 1), weight_bytes=sizing.weight_bytes,
+        sizing=sizing.result.to_json() if sizing.result else None,
+        runtime=KSERVE_RUNTIME.get(serving.server) if kserve else None,
+        canary_source=model.canary.source if model.canary and kserve else None,
+        canary_percent=model.canary.traffic_percent if model.canary and kserve else None,
+        reasons=serving.reasons + placement.reasons + replica_reasons)
+
+
+def _replicas(model: Model, stack: Stack, orchestration: str, sizing) -> tuple[int, int, tuple[str, ...]]:
+    if isinstance(model.replicas, ReplicaRange):
+        return model.replicas.min, model.replicas.max, (
+            f"replicas {model.replicas.min}-{model.replicas.max} set in the stack file",)
+    if isinstance(model.replicas, int):
+        return model.replicas, model.replicas, (f"replicas: {model.replicas} set in the stack file",)
+    low, high = sizing.replicas_min, max(sizing.replicas_max, sizing.replicas_min)
+    if stack.spec.requirements.scale_to_zero and orchestration == "kserve":
+        return 0, max(high, 1), (f"scale-to-zero: minReplicas 0, up to {max(high, 1)} at peak",)
+    return low, high, ()

@@ -1,0 +1,171 @@
+"""Warnings for the common mistakes (stable codes), each a small pure check over the plan."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from stackgen.decide.plan import ModelPlan, PlanWarning
+from stackgen.spec.models import Stack
+
+Check = Callable[[Stack, str, tuple[ModelPlan, ...]], Iterable[PlanWarning]]
+CHECKS: list[Check] = []
+
+
+def check(fn: Check) -> Check:
+    CHECKS.append(fn)
+    return fn
+
+
+def plan_warnings(stack: Stack, orchestration: str, models: tuple[ModelPlan, ...]) -> tuple[PlanWarning, ...]:
+    return tuple(w for fn in CHECKS for w in fn(stack, orchestration, models))
+
+
+@check
+def kserve_single_model(stack, orchestration, models):
+    if orchestration == "kserve" and len(models) == 1:
+        req = stack.spec.requirements
+        justified = req.canary or req.traffic_splitting or req.scale_to_zero
+        yield PlanWarning(
+            "kserve-single-model",
+            "KServe for a single model: its controller, Knative or Gateway API, a mesh and "
+            "cert-manager are a lot of infrastructure for one Deployment+Service+HPA"
+            + (" (justified here by canary/traffic-splitting/scale-to-zero; keep it if you need those)"
+               if justified else "; set orchestration: none unless more models or teams are coming"),
+            (models[0].name,), "info" if justified else "warning")
+
+
+@check
+def triton_llm_only(stack, orchestration, models):
+    on_triton = [m.name for m in models if m.server == "triton"]
+    if on_triton and all(m.kind == "llm" for m in models):
+        yield PlanWarning(
+            "triton-llm-only",
+            "Triton for an LLM-only stack: its strengths are many frameworks and the model "
+            "repository; for LLMs alone vLLM's own server is faster to set up with the same "
+            "engine underneath", tuple(on_triton))
+
+
+@check
+def kserve_default_runtime(stack, orchestration, models):
+    names = [m.name for m in models if m.kind == "llm" and m.server == "kserve-huggingface"]
+    if names:
+        yield PlanWarning(
+            "kserve-default-runtime",
+            "LLM on KServe's default Hugging Face runtime: you get KServe's orchestration but "
+            "leave 3-5x throughput on the table; use engine: vllm (the stackgen-vllm "
+            "ServingRuntime)", tuple(names))
+
+
+@check
+def scale_to_zero_cold_start(stack, orchestration, models):
+    if not (stack.spec.requirements.scale_to_zero and orchestration == "kserve"):
+        return
+    by_name = {m.name: m for m in stack.spec.models}
+    for plan in models:
+        slo = by_name[plan.name].slo.tightest_ms
+        cold_ms = plan.cold_start_seconds * 1000
+        if slo is not None and cold_ms > slo:
+            yield PlanWarning(
+                "scale-to-zero-cold-start",
+                f"{plan.name}: the first request after scale-from-zero waits about "
+                f"{plan.cold_start_seconds:.0f} s (pod start + loading "
+                f"{plan.weight_bytes / 1024**3:.1f} GiB of weights), beyond its {slo:g} ms SLO; "
+                "keep minReplicas >= 1 or measure the cold start before enabling scale-to-zero",
+                (plan.name,))
+        elif slo is None:
+            yield PlanWarning(
+                "scale-to-zero-cold-start",
+                f"{plan.name}: scale-to-zero adds a cold start of about "
+                f"{plan.cold_start_seconds:.0f} s to the first request; measure it before "
+                "relying on it in production", (plan.name,), "info")
+
+
+@check
+def triton_vllm_complementary(stack, orchestration, models):
+    llm_vllm = [m.name for m in models if m.kind == "llm" and m.server == "vllm"]
+    others = [m.name for m in models if m.server == "triton"]
+    if llm_vllm and others:
+        yield PlanWarning(
+            "triton-vllm-backend",
+            "vLLM and Triton are complementary, not competitors: this plan runs both; if you "
+            "want one inference API for every model, set requirements.unifiedApi and the LLMs "
+            "go through Triton's vLLM backend with the same PagedAttention engine",
+            tuple(llm_vllm + others), "info")
+
+
+@check
+def many_models_without_orchestration(stack, orchestration, models):
+    if orchestration == "none" and len(models) > 2:
+        yield PlanWarning(
+            "many-models-no-orchestration",
+            f"{len(models)} models managed as plain Deployments: fine for one team; add KServe "
+            "(orchestration: kserve) when you need self-service, canaries or scale-to-zero",
+            tuple(m.name for m in models), "info")
+
+
+@check
+def canary_implications(stack, orchestration, models):
+    req = stack.spec.requirements
+    with_canary = [m.name for m in models if m.canary_source]
+    if req.canary and not with_canary:
+        yield PlanWarning(
+            "canary-no-candidate",
+            "canary: true with no model declaring a `canary:` version: KServe will run one "
+            "revision per model and shift traffic to a new revision when you change its "
+            "storageUri; add `canary: {source, trafficPercent}` to a model to stage one now",
+            (), "info")
+    if with_canary and orchestration == "none":
+        yield PlanWarning(
+            "canary-without-orchestration",
+            "canary versions are declared but orchestration is none: plain Deployments cannot "
+            "split traffic, so the canary versions are not rendered",
+            tuple(with_canary))
+
+
+@check
+def framework_assumed(stack, orchestration, models):
+    for spec in stack.spec.models:
+        plan = next(m for m in models if m.name == spec.name)
+        if not spec.is_llm and spec.framework is None and plan.server == "triton":
+            yield PlanWarning(
+                "framework-assumed",
+                f"{spec.name}: no framework given; assumed {plan.framework} (Triton's "
+                f"{plan.backend} backend); set framework to be sure", (spec.name,))
+
+
+@check
+def unknown_model(stack, orchestration, models):
+    for plan in models:
+        if plan.sizing is None and plan.kind == "llm":
+            yield PlanWarning(
+                "sizing-unknown-model",
+                f"{plan.name}: {plan.source} is not in the model catalog, so it was sized "
+                "conservatively; set modelConfig to its HF config.json for exact sizing",
+                (plan.name,))
+
+
+@check
+def pool_capacity(stack, orchestration, models):
+    demand: dict[str, int] = defaultdict(int)
+    for plan in models:
+        if plan.node_pool and plan.gpu:
+            demand[plan.node_pool] += plan.gpus_per_replica * max(plan.replicas_min, 1)
+    for pool in stack.spec.cluster.node_pools:
+        capacity = pool.nodes * pool.gpus * (pool.time_slicing or 1)
+        if demand.get(pool.name, 0) > capacity:
+            names = tuple(m.name for m in models if m.node_pool == pool.name)
+            yield PlanWarning(
+                "pool-over-capacity",
+                f"node pool {pool.name} has {capacity} GPUs but the minimum replicas of its "
+                f"models need {demand[pool.name]}; add nodes or lower replicas", names)
+
+
+@check
+def no_node_pools(stack, orchestration, models):
+    if not stack.spec.cluster.node_pools:
+        yield PlanWarning(
+            "no-node-pools",
+            "no node pools described: GPU models were sized for an assumed GPU and will land "
+            "on any node with free GPUs; describe spec.cluster.nodePools for placement",
+            tuple(m.name for m in models))

@@ -1,0 +1,104 @@
+"""Cross-field checks of a Stack that one field's validator cannot make."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from stackgen.spec.models import Stack
+
+#: Frameworks vLLM cannot serve at all: an explicit `engine: vllm` on them is an error.
+NOT_FOR_VLLM = frozenset({"xgboost", "sklearn", "onnx", "tensorflow", "tensorrt"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    loc: tuple
+    message: str
+    fix: str | None = None
+
+
+def cross_checks(stack: Stack, base_dir: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _duplicates(stack)
+    problems += _pools(stack)
+    problems += _models(stack, base_dir)
+    return problems
+
+
+def _duplicates(stack: Stack) -> list[Problem]:
+    out = []
+    for field, items in (("nodePools", stack.spec.cluster.node_pools), ("models", stack.spec.models)):
+        counts = Counter(i.name for i in items)
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            if counts[item.name] > 1 and item.name in seen:
+                loc = ("spec", "cluster", field, index, "name") if field == "nodePools" \
+                    else ("spec", field, index, "name")
+                out.append(Problem(loc, f"duplicate name {item.name!r}",
+                                   "give every entry its own name"))
+            seen.add(item.name)
+    return out
+
+
+def _pools(stack: Stack) -> list[Problem]:
+    from stackgen.catalog import gpu_ids, resolve_gpu
+
+    out = []
+    for index, pool in enumerate(stack.spec.cluster.node_pools):
+        loc = ("spec", "cluster", "nodePools", index)
+        if not pool.is_gpu:
+            if pool.mig or pool.time_slicing:
+                out.append(Problem(loc + ("gpu",), "mig/timeSlicing set on a CPU pool (gpu: none)",
+                                   "remove mig/timeSlicing or set the pool's GPU id"))
+            continue
+        try:
+            gpu = resolve_gpu(pool.gpu)
+        except LookupError:
+            out.append(Problem(loc + ("gpu",), f"unknown GPU {pool.gpu!r}",
+                               f"use one of: {', '.join(gpu_ids())}, or 'none' for a CPU pool"))
+            continue
+        if pool.gpus == 0:
+            out.append(Problem(loc + ("gpusPerNode",), "a GPU pool needs gpusPerNode >= 1",
+                               "set gpusPerNode, or gpu: none for a CPU pool"))
+        if pool.mig and pool.time_slicing:
+            out.append(Problem(loc + ("mig",), "mig and timeSlicing cannot both be set",
+                               "choose MIG partitions or time-slicing for this pool"))
+        if pool.mig and pool.mig not in gpu.mig_profiles:
+            known = ", ".join(gpu.mig_profiles) or "none (this GPU has no MIG)"
+            out.append(Problem(loc + ("mig",), f"{gpu.id} has no MIG profile {pool.mig!r}",
+                               f"use one of: {known}"))
+    return out
+
+
+def _models(stack: Stack, base_dir: Path) -> list[Problem]:
+    pools = {p.name for p in stack.spec.cluster.node_pools}
+    out = []
+    for index, model in enumerate(stack.spec.models):
+        loc = ("spec", "models", index)
+        if model.node_pool and model.node_pool not in pools:
+            known = ", ".join(sorted(pools)) or "none are defined"
+            out.append(Problem(loc + ("nodePool",), f"node pool {model.node_pool!r} is not in "
+                               "spec.cluster.nodePools", f"use one of: {known}"))
+        if model.is_llm and model.framework:
+            out.append(Problem(loc + ("framework",), "framework applies to non-LLM models only",
+                               "remove framework (LLMs are served by vLLM from HF weights)"))
+        if model.engine == "vllm" and not model.is_llm and model.framework in NOT_FOR_VLLM:
+            out.append(Problem(loc + ("engine",), f"vLLM cannot serve a {model.framework} model",
+                               "use engine: triton (or auto)"))
+        if model.engine == "tensorrt-llm" and not model.is_llm:
+            out.append(Problem(loc + ("engine",), "tensorrt-llm serves LLMs only",
+                               "use engine: triton (or auto)"))
+        if model.model_config_path and not _config_exists(base_dir, model.model_config_path):
+            out.append(Problem(loc + ("modelConfig",), f"{model.model_config_path!r} not found "
+                               f"(relative paths are read from {base_dir})",
+                               "give the path to the model's HF config.json or its folder"))
+    return out
+
+
+def _config_exists(base_dir: Path, path: str) -> bool:
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        candidate = base_dir / candidate
+    return candidate.is_file() or (candidate / "config.json").is_file()

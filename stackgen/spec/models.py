@@ -1,0 +1,195 @@
+"""The stack file (`stackgen.yaml`) as frozen, strict pydantic v2 models.
+
+Field names follow the file's camelCase keys through aliases; Python code uses snake_case.
+Unknown keys are errors. Cross-field checks live in `Stack`'s model validator so that one
+load reports every problem with its field path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+API_VERSION = "stackgen.dev/v1alpha1"
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+                       r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+SOURCE = re.compile(r"^(hf|s3|gs|pvc)://[^\s]+$")
+
+LLM_KINDS = frozenset({"llm"})
+ModelKind = Literal["llm", "embedding", "reranker", "vision", "speech", "tabular", "other"]
+Framework = Literal["onnx", "pytorch", "tensorflow", "tensorrt", "xgboost", "sklearn", "python"]
+Engine = Literal["auto", "vllm", "triton", "tensorrt-llm", "kserve-huggingface"]
+
+
+def _dns1123(value: str) -> str:
+    if len(value) > 63 or not DNS1123_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS-1123 label: use at most 63 lower-case letters, digits "
+            "and '-', starting and ending with a letter or digit (e.g. 'llama-chat')")
+    return value
+
+
+def _label_map(value: dict[str, str]) -> dict[str, str]:
+    for key, val in value.items():
+        if len(key) > 316 or not LABEL_KEY.match(key) or len(key.rsplit("/", 1)[-1]) > 63:
+            raise ValueError(f"{key!r} is not a valid Kubernetes label key")
+        if len(val) > 63 or not LABEL_VALUE.match(val):
+            raise ValueError(f"label {key!r} has an invalid value {val!r} (at most 63 "
+                             "letters, digits, '-', '_' or '.', starting and ending alphanumeric)")
+    return value
+
+
+def _source(value: str) -> str:
+    if not SOURCE.match(value):
+        raise ValueError(f"{value!r} is not a model source: use hf://org/name, s3://bucket/path, "
+                         "gs://bucket/path or pvc://claim/path")
+    return value
+
+
+DnsName = Annotated[str, AfterValidator(_dns1123)]
+LabelMap = Annotated[dict[str, str], AfterValidator(_label_map)]
+Source = Annotated[str, AfterValidator(_source)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel,
+                              populate_by_name=True, strict=False)
+
+
+class Metadata(_Model):
+    name: DnsName
+    namespace: DnsName = "default"
+
+
+class Taint(_Model):
+    key: Annotated[str, Field(min_length=1, max_length=316)]
+    value: Annotated[str, Field(max_length=63)] | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class NodePool(_Model):
+    name: DnsName
+    gpu: str = Field(description="A GPU id from the catalog, or 'none' for a CPU pool")
+    nodes: Annotated[int, Field(ge=0, le=10_000)] = 1
+    gpus_per_node: Annotated[int, Field(ge=0, le=64)] | None = None
+    labels: LabelMap = Field(default_factory=dict)
+    taints: list[Taint] | None = None
+    mig: Annotated[str, Field(pattern=r"^\d+g\.\d+gb$")] | None = None
+    time_slicing: Annotated[int, Field(ge=2, le=64)] | None = None
+    cpu_per_node: Annotated[float, Field(gt=0, le=1024)] | None = None
+    memory_gib_per_node: Annotated[float, Field(gt=0, le=65536)] | None = None
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.gpu.lower() != "none"
+
+    @property
+    def gpus(self) -> int:
+        """GPUs per node: given, else 8 for a GPU pool and 0 for a CPU pool."""
+        if self.gpus_per_node is not None:
+            return self.gpus_per_node if self.is_gpu else 0
+        return 8 if self.is_gpu else 0
+
+
+class Cluster(_Model):
+    provider: Literal["generic", "gke", "eks", "aks"] = "generic"
+    node_pools: list[NodePool] = Field(default_factory=list)
+
+
+class Traffic(_Model):
+    peak_rps: Annotated[float, Field(ge=0, le=1_000_000)] = 1.0
+    pattern: Literal["steady", "bursty", "diurnal", "batch"] = "steady"
+    avg_input_tokens: Annotated[int, Field(ge=1, le=10_000_000)] = 512
+    avg_output_tokens: Annotated[int, Field(ge=1, le=10_000_000)] = 256
+
+
+class Slo(_Model):
+    p95_latency_ms: Annotated[float, Field(gt=0, le=86_400_000)] | None = None
+    ttft_ms: Annotated[float, Field(gt=0, le=86_400_000)] | None = None
+
+    @property
+    def tightest_ms(self) -> float | None:
+        given = [v for v in (self.p95_latency_ms, self.ttft_ms) if v is not None]
+        return min(given) if given else None
+
+
+class ReplicaRange(_Model):
+    min: Annotated[int, Field(ge=0, le=10_000)]
+    max: Annotated[int, Field(ge=1, le=10_000)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReplicaRange:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Canary(_Model):
+    source: Source
+    traffic_percent: Annotated[int, Field(ge=1, le=99)] = 10
+
+
+class Model(_Model):
+    name: DnsName
+    source: Source
+    kind: ModelKind
+    framework: Framework | None = None
+    traffic: Traffic = Field(default_factory=Traffic)
+    slo: Slo = Field(default_factory=Slo)
+    team: DnsName = "default"
+    engine: Engine = "auto"
+    max_model_len: Annotated[int, Field(ge=16, le=10_000_000)] | None = None
+    dtype: Literal["auto", "bfloat16", "float16"] | None = None
+    quantization: Literal["none", "fp8", "awq", "gptq"] | None = None
+    model_config_path: str | None = Field(default=None, alias="modelConfig")
+    replicas: Annotated[int, Field(ge=0, le=10_000)] | ReplicaRange | None = None
+    node_pool: DnsName | None = None
+    canary: Canary | None = None
+
+    @property
+    def is_llm(self) -> bool:
+        return self.kind in LLM_KINDS
+
+
+class Images(_Model):
+    runtime: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    triton: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+
+
+class Requirements(_Model):
+    teams: Annotated[int, Field(ge=1, le=10_000)] = 1
+    canary: bool = False
+    traffic_splitting: bool = False
+    scale_to_zero: bool = False
+    unified_api: bool = False
+    orchestration: Literal["auto", "none", "kserve"] = "auto"
+
+
+class StackSpec(_Model):
+    cluster: Cluster = Field(default_factory=Cluster)
+    models: Annotated[list[Model], Field(min_length=1, max_length=5000)]
+    requirements: Requirements = Field(default_factory=Requirements)
+    images: Images = Field(default_factory=Images)
+
+
+class Stack(_Model):
+    api_version: Literal["stackgen.dev/v1alpha1"]
+    kind: Literal["Stack"]
+    metadata: Metadata
+    spec: StackSpec
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def namespace(self) -> str:
+        return self.metadata.namespace
+
+    def pool(self, name: str) -> NodePool | None:
+        return next((p for p in self.spec.cluster.node_pools if p.name == name), None)
