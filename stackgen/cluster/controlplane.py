@@ -1,0 +1,343 @@
+"""A real local Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler and kwok, started from binaries cached by `tools/controlplane/build.sh`.
+
+Every component listens on a free loopback port, so several control planes can run side by
+side (parallel tests). Processes run in their own process groups; they are stopped by
+`stop()`, by the context manager, at interpreter exit, and (Linux) by the kernel when the
+Python process that started them dies. `sandbox_up` / `sandbox_down` start a detached one
+whose process ids are recorded in a state folder, for `stackgen sandbox`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from stackgen.cluster import kwok_nodes
+from stackgen.cluster.controlplane_pki import Pki, make_pki
+from stackgen.cluster.controlplane_proc import (
+    Component,
+    ControlPlaneError,
+    Rest,
+    free_port,
+    http_ok,
+    kill_recorded,
+    wait_until,
+)
+from stackgen.cluster.kwok_nodes import NodePool
+from stackgen.errors import StackgenError
+
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+_REPO = Path(__file__).resolve().parents[2]
+_TOOLS = _REPO / "tools" / "controlplane"
+_STAGES = _REPO / "profiles" / "kwok"
+_LIVE: set[ControlPlane] = set()
+
+__all__ = [
+    "BINARIES", "ControlPlane", "ControlPlaneError", "NodePool", "binaries_dir", "build_binaries",
+    "default_crds_dir", "install_crds", "missing_binaries", "pinned_versions", "sandbox_down", "sandbox_up",
+]
+
+
+def pinned_versions() -> dict[str, str]:
+    """The versions in tools/controlplane/versions.env (K8S_VERSION, ETCD_VERSION, KWOK_VERSION)."""
+    found: dict[str, str] = {}
+    for line in (_TOOLS / "versions.env").read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not key.lstrip().startswith("#"):
+            found[key.strip()] = value.strip()
+    return found
+
+
+def binaries_dir() -> Path:
+    """Where build.sh caches the binaries (STACKGEN_CONTROLPLANE_BIN overrides)."""
+    if os.environ.get("STACKGEN_CONTROLPLANE_BIN"):
+        return Path(os.environ["STACKGEN_CONTROLPLANE_BIN"])
+    v = pinned_versions()
+    root = Path(os.environ.get("STACKGEN_CACHE") or Path.home() / ".cache" / "stackgen")
+    return root / "controlplane" / f"{v['K8S_VERSION']}-{v['ETCD_VERSION']}-{v['KWOK_VERSION']}" / "bin"
+
+
+def missing_binaries(bin_dir: Path | None = None) -> list[str]:
+    folder = bin_dir or binaries_dir()
+    return [name for name in BINARIES if not os.access(folder / name, os.X_OK)]
+
+
+def build_binaries() -> Path:
+    """Run tools/controlplane/build.sh (a no-op when cached); returns the bin folder."""
+    out = subprocess.run([str(_TOOLS / "build.sh")], check=True, stdout=subprocess.PIPE, text=True)
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def default_crds_dir() -> Path:
+    """`<repo>/../shared/crds`, the CRDs (KServe, LWS, KEDA, Prometheus operator) for tests."""
+    return _REPO.parent / "shared" / "crds"
+
+
+_CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+_CRD_KIND = re.compile(rb"^kind:[ \t]*CustomResourceDefinition[ \t]*$", re.M)
+
+
+def install_crds(rest: Rest, crds_dir: Path, timeout: float = 60.0) -> list[str]:
+    """Create every CustomResourceDefinition in `crds_dir`/*.yaml; wait until Established."""
+    if not crds_dir.is_dir():
+        raise StackgenError(f"CRD folder {crds_dir} not found; pass crds_dir= (or install_crds=False)")
+    names = []
+    for path in sorted(crds_dir.glob("*.y*ml")):
+        for doc in re.split(rb"^---[ \t]*$", path.read_bytes(), flags=re.M):
+            if _CRD_KIND.search(doc):  # sent as YAML: the apiserver parses it, we need not
+                names.append(rest.create(_CRDS, doc, "application/yaml"))
+    wait_until(lambda: all(_established(rest, n) for n in names), timeout, "CRDs to be Established")
+    return names
+
+
+def _established(rest: Rest, name: str) -> bool:
+    conditions = rest.get(f"{_CRDS}/{name}").get("status", {}).get("conditions", [])
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+
+def _kubeconfig(server: str, pki: Pki) -> str:
+    def b64(path: Path) -> str:
+        import base64
+
+        return base64.b64encode(path.read_bytes()).decode()
+
+    config = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "stackgen-sandbox",
+        "clusters": [{"name": "stackgen-sandbox", "cluster": {
+            "server": server, "certificate-authority-data": b64(pki.ca_crt)}}],
+        "users": [{"name": "stackgen-admin", "user": {
+            "client-certificate-data": b64(pki.admin_crt), "client-key-data": b64(pki.admin_key)}}],
+        "contexts": [{"name": "stackgen-sandbox", "context": {
+            "cluster": "stackgen-sandbox", "user": "stackgen-admin", "namespace": "default"}}],
+    }
+    return json.dumps(config, indent=2)  # JSON is YAML; every client reads it
+
+
+class ControlPlane:
+    """`with ControlPlane(pools) as cp:` gives a ready cluster; `cp.kubeconfig` is its config."""
+
+    def __init__(
+        self,
+        pools: Iterable[NodePool | dict] = (),
+        *,
+        crds_dir: Path | str | None = None,
+        install_crds: bool = True,
+        work_dir: Path | str | None = None,
+        bin_dir: Path | str | None = None,
+        detached: bool = False,
+        timeout: float = 120.0,
+    ) -> None:
+        self.pools = [kwok_nodes.as_pool(p) for p in pools]
+        self.crds_dir = Path(crds_dir) if crds_dir else default_crds_dir()
+        self.install_crds = install_crds
+        self.bin_dir = Path(bin_dir) if bin_dir else binaries_dir()
+        self.detached = detached
+        self.timeout = timeout
+        self._own_dir = work_dir is None
+        self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="stackgen-cp-"))
+        self.kubeconfig = self.work_dir / "kubeconfig"
+        self.ports: dict[str, int] = {}
+        self.components: dict[str, Component] = {}
+        self.node_names: list[str] = []
+        self._pki: Pki | None = None
+        self._rest: Rest | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> ControlPlane:
+        missing = missing_binaries(self.bin_dir)
+        if missing:
+            raise StackgenError(
+                f"control-plane binaries missing in {self.bin_dir}: {', '.join(missing)}; "
+                "build them with `make controlplane` (tools/controlplane/build.sh)")
+        if not self.detached:
+            _LIVE.add(self)
+        try:
+            self._start_all()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_all(self) -> None:
+        self._pki = make_pki(self.work_dir / "pki")
+        for name in ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler"):
+            self.ports[name] = free_port()
+        self.kubeconfig.write_text(_kubeconfig(self.server, self._pki))
+        self._define_components()
+        self.components["etcd"].start()
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{self.ports['etcd']}/health"),
+                   self.timeout, "etcd to report healthy", self.components["etcd"])
+        self.start_apiserver()
+        for name in ("kube-controller-manager", "kube-scheduler", "kwok"):
+            self.components[name].start()
+        if self.install_crds:
+            install_crds(self.rest(), self.crds_dir, self.timeout)
+        self._wait_healthz("kube-controller-manager", "controller-manager")
+        self._wait_healthz("kube-scheduler", "scheduler")
+        wait_until(self._default_service_account, self.timeout,
+                   "the default service account", self.components["kube-controller-manager"])
+        if self.pools:
+            self.add_nodes(self.pools)
+
+    def stop(self) -> None:
+        """Stop every component (reverse order) and remove the work folder if it was ours."""
+        for component in reversed(list(self.components.values())):
+            component.stop()
+        _LIVE.discard(self)
+        if self._own_dir and not self.detached:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def stop_apiserver(self) -> None:
+        """Stop kube-apiserver only; etcd keeps the data, the other components retry."""
+        self.components["kube-apiserver"].stop()
+
+    def start_apiserver(self) -> None:
+        self.components["kube-apiserver"].start()
+        wait_until(lambda: self.rest().ok("/readyz"), self.timeout,
+                   "kube-apiserver /readyz", self.components["kube-apiserver"])
+
+    def __enter__(self) -> ControlPlane:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- use ---------------------------------------------------------------------------------
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.ports['apiserver']}"
+
+    @property
+    def version(self) -> str:
+        return pinned_versions()["K8S_VERSION"]
+
+    def rest(self) -> Rest:
+        if self._rest is None:
+            assert self._pki is not None, "start() first"
+            self._rest = Rest(self.server, self._pki)
+        return self._rest
+
+    def pids(self) -> dict[str, int]:
+        return {n: c.pid for n, c in self.components.items() if c.pid is not None}
+
+    def add_nodes(self, pools: Iterable[NodePool | dict]) -> list[str]:
+        """Create kwok nodes for `pools` and wait until they are Ready and schedulable."""
+        names = kwok_nodes.create_nodes(self.rest(), [kwok_nodes.as_pool(p) for p in pools])
+        self.node_names.extend(names)
+        wait_until(lambda: kwok_nodes.nodes_ready(self.rest(), names), self.timeout,
+                   f"kwok nodes {', '.join(names)} to become Ready", self.components["kwok"])
+        return names
+
+    # -- internals ---------------------------------------------------------------------------
+    def _wait_healthz(self, component: str, port: str) -> None:
+        url = f"https://127.0.0.1:{self.ports[port]}/healthz"
+        wait_until(lambda: http_ok(url), self.timeout, f"{component} /healthz",
+                   self.components[component])
+
+    def _default_service_account(self) -> bool:
+        return self.rest().ok("/api/v1/namespaces/default/serviceaccounts/default")
+
+    def _define_components(self) -> None:
+        logs = self.work_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        for name, argv in self._argv().items():
+            exe = str(self.bin_dir / name)
+            self.components[name] = Component(name, [exe, *argv], logs / f"{name}.log",
+                                              detached=self.detached)
+
+    def _argv(self) -> dict[str, list[str]]:
+        assert self._pki is not None
+        pki, p, kc = self._pki, self.ports, str(self.kubeconfig)
+        etcd_url, peer_url = f"http://127.0.0.1:{p['etcd']}", f"http://127.0.0.1:{p['etcd-peer']}"
+        client_auth = [f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}",
+                       f"--authorization-kubeconfig={kc}", "--bind-address=127.0.0.1",
+                       "--leader-elect=false", "-v=1"]
+        return {
+            "etcd": [
+                f"--data-dir={self.work_dir / 'etcd'}", "--name=stackgen", "--unsafe-no-fsync",
+                f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
+                f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=stackgen={peer_url}", "--log-level=warn"],
+            "kube-apiserver": [
+                f"--etcd-servers={etcd_url}", "--advertise-address=127.0.0.1",
+                "--bind-address=127.0.0.1", f"--secure-port={p['apiserver']}",
+                f"--tls-cert-file={pki.server_crt}", f"--tls-private-key-file={pki.server_key}",
+                f"--client-ca-file={pki.ca_crt}", "--authorization-mode=Node,RBAC",
+                f"--service-account-key-file={pki.sa_pub}",
+                f"--service-account-signing-key-file={pki.sa_key}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                "--service-cluster-ip-range=10.96.0.0/16", "--allow-privileged=true",
+                f"--cert-dir={pki.dir}", "-v=1"],
+            "kube-controller-manager": [
+                *client_auth, f"--secure-port={p['controller-manager']}",
+                f"--service-account-private-key-file={pki.sa_key}", f"--root-ca-file={pki.ca_crt}",
+                f"--cert-dir={pki.dir / 'kcm'}"],
+            "kube-scheduler": [*client_auth, f"--secure-port={p['scheduler']}",
+                               f"--cert-dir={pki.dir / 'scheduler'}"],
+            "kwok": [
+                f"--kubeconfig={kc}", *[f"--config={f}" for f in sorted(_STAGES.glob("*.yaml"))],
+                "--manage-all-nodes=false",
+                f"--manage-nodes-with-annotation-selector={kwok_nodes.KWOK_ANNOTATION}=fake",
+                "--node-ip=10.244.0.1", "--cidr=10.244.0.0/16"],
+        }
+
+
+@atexit.register
+def _stop_live() -> None:
+    for plane in list(_LIVE):
+        plane.stop()
+
+
+# -- stackgen sandbox ------------------------------------------------------------------------
+def sandbox_up(state_dir: Path | str, pools: Iterable[NodePool | dict] = (),
+               *, crds_dir: Path | str | None = None, timeout: float = 180.0) -> Path:
+    """Start a detached control plane with kwok nodes for `pools`; returns the kubeconfig.
+
+    Process ids go to `<state_dir>/state.json` so `sandbox_down` can stop them later.
+    """
+    state = Path(state_dir)
+    if (state / "state.json").exists():
+        raise StackgenError(f"a sandbox is already recorded in {state}; run `stackgen sandbox down`")
+    state.mkdir(parents=True, exist_ok=True)
+    plane = ControlPlane(pools, crds_dir=crds_dir, work_dir=state / "run", detached=True,
+                         timeout=timeout)
+    try:
+        plane.start()
+    except BaseException:
+        plane.stop()
+        raise
+    record = {"kubeconfig": str(plane.kubeconfig), "server": plane.server,
+              "version": plane.version, "nodes": plane.node_names,
+              "processes": {n: c.record() for n, c in plane.components.items()}}
+    tmp = state / "state.json.tmp"
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(state / "state.json")
+    return plane.kubeconfig
+
+
+def sandbox_down(state_dir: Path | str) -> bool:
+    """Stop the sandbox recorded in `state_dir` and remove its files; False if none was."""
+    state = Path(state_dir)
+    path = state / "state.json"
+    if not path.exists():
+        return False
+    record = json.loads(path.read_text())
+    for name in reversed(list(record.get("processes", {}))):
+        kill_recorded(record["processes"][name])
+    shutil.rmtree(state / "run", ignore_errors=True)
+    path.unlink()
+    return True
+
+
+def sandbox_status(state_dir: Path | str) -> dict | None:
+    """The recorded sandbox (kubeconfig, server, version, nodes, processes) or None."""
+    path = Path(state_dir) / "state.json"
+    return json.loads(path.read_text()) if path.exists() else None

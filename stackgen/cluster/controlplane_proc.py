@@ -1,0 +1,217 @@
+"""Processes and HTTP plumbing of the local control plane (stdlib only).
+
+Each component runs in its own session (process group) so that stopping it also stops
+anything it forked; on Linux an attached component also gets SIGKILL from the kernel when
+the thread that started it dies (PR_SET_PDEATHSIG), so a killed test run leaves nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stackgen.errors import CheckFailed
+
+if TYPE_CHECKING:
+    from stackgen.cluster.controlplane_pki import Pki
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+class ControlPlaneError(CheckFailed):
+    """A component did not start or did not become ready."""
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Component:
+    """One control-plane binary: its command line, its log file and its process."""
+
+    name: str
+    argv: list[str]
+    log: Path
+    detached: bool = False
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True,
+                preexec_fn=None if self.detached else _die_with_parent,
+            )
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM the process group, then SIGKILL it after `grace` seconds."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        _signal_group(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            _signal_group(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def tail(self, lines: int = 25) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def record(self) -> dict[str, Any]:
+        """What `kill_recorded` needs to stop this process from another Python process."""
+        assert self.proc is not None
+        return {"pid": self.proc.pid, "start_time": _start_time(self.proc.pid),
+                "argv0": self.argv[0], "log": str(self.log)}
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _start_time(pid: int) -> str | None:
+    """Field 22 of /proc/PID/stat (start time in clock ticks), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _alive(pid: int, start_time: str | None) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[0] != "Z" and (start_time is None or fields[19] == start_time)
+
+
+def kill_recorded(record: dict[str, Any], grace: float = 10.0) -> None:
+    """Stop a process recorded by `Component.record` (if it is still that process)."""
+    pid, start = int(record["pid"]), record.get("start_time")
+    if not _alive(pid, start):
+        return
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while _alive(pid, start) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid, start):
+        _signal_group(pid, signal.SIGKILL)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
+               component: Component | None = None) -> None:
+    """Poll `predicate` until true; fail early, with the log's tail, if `component` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except (OSError, ValueError, http.client.HTTPException):
+            pass
+        if component is not None and component.proc is not None and not component.running:
+            raise ControlPlaneError(
+                f"{component.name} exited with code {component.proc.returncode} while waiting "
+                f"for {what}; last lines of {component.log}:\n{component.tail()}")
+        time.sleep(0.2)
+    log = f"; last lines of {component.log}:\n{component.tail()}" if component else ""
+    raise ControlPlaneError(f"timed out after {timeout:.0f}s waiting for {what}{log}")
+
+
+def http_ok(url: str) -> bool:
+    """GET `url` (TLS unverified: components serve self-signed health endpoints) -> 200?"""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        ctx = ssl._create_unverified_context()  # noqa: S323 - loopback health check only
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            parts.netloc, timeout=2, context=ctx)
+    else:
+        conn = http.client.HTTPConnection(parts.netloc, timeout=2)
+    try:
+        conn.request("GET", parts.path or "/")
+        return conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
+class Rest:
+    """A minimal JSON client for the apiserver, authenticated with the admin certificate."""
+
+    def __init__(self, server: str, pki: Pki) -> None:
+        self.netloc = urllib.parse.urlsplit(server).netloc
+        self.ctx = ssl.create_default_context(cafile=str(pki.ca_crt))
+        self.ctx.load_cert_chain(str(pki.admin_crt), str(pki.admin_key))
+
+    def request(self, method: str, path: str, body: Any = None,
+                content_type: str = "application/json") -> tuple[int, Any]:
+        """One request; `body` is JSON-encoded unless it is already bytes."""
+        conn = http.client.HTTPSConnection(self.netloc, timeout=60, context=self.ctx)
+        try:
+            data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+            headers = {"Content-Type": content_type, "Accept": "application/json"}
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+            return resp.status, (json.loads(raw) if raw.startswith(b"{") else raw.decode())
+        finally:
+            conn.close()
+
+    def ok(self, path: str) -> bool:
+        try:
+            return self.request("GET", path)[0] == 200
+        except (OSError, http.client.HTTPException):
+            return False
+
+    def get(self, path: str) -> Any:
+        status, body = self.request("GET", path)
+        if status != 200:
+            raise ControlPlaneError(f"GET {path}: HTTP {status}: {body}")
+        return body
+
+    def create(self, path: str, body: Any, content_type: str = "application/json") -> str:
+        """POST `body`; returns the object's name. One that already exists (409) is fine."""
+        status, reply = self.request("POST", path, body, content_type)
+        if status not in (200, 201, 202, 409) or not isinstance(reply, dict):
+            raise ControlPlaneError(f"POST {path}: HTTP {status}: {str(reply)[:500]}")
+        if status == 409:
+            return str(reply.get("details", {}).get("name", ""))
+        return str(reply["metadata"]["name"])
