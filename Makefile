@@ -7,7 +7,7 @@ STAMP := $(VENV)/.stackgen-installed
 DEMO_OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: venv runtime-venv demo test test-unit golden bench clean
+.PHONY: venv runtime-venv controlplane demo test test-unit golden bench clean
 
 venv: $(STAMP)
 
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml
 runtime-venv:
 	bash scripts/runtime-venv.sh
 
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok built from the Go module
+# proxy, cached by version under $STACKGEN_CACHE/controlplane (a no-op once built).
+controlplane:
+	bash tools/controlplane/build.sh
+
 demo: venv
 	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
 	$(BIN)/stackgen init --non-interactive --answers examples/hybrid/answers.yaml -o $(DEMO_OUT)/stackgen.yaml
@@ -28,7 +33,7 @@ demo: venv
 	$(BIN)/stackgen render -f $(DEMO_OUT)/stackgen.yaml -o $(DEMO_OUT)/manifests
 	$(BIN)/stackgen lint $(DEMO_OUT)/manifests --crds ../shared/crds
 
-test: venv
+test: venv controlplane
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test-unit: venv
