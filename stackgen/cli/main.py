@@ -56,24 +56,34 @@ app.command("delete")(apply_cmd.delete)
 app.add_typer(sandbox_cmd.app, name="sandbox")
 
 
-def main() -> None:
-    """Run the app; turn stackgen's errors into messages and exit codes, never tracebacks."""
+def run(argv: list[str] | None = None) -> int:
+    """Run the app and return the exit code; stackgen's errors become messages, not tracebacks."""
     from stackgen.errors import StackgenError
 
     try:
-        app()
+        app(args=argv, prog_name="stackgen")
+    except SystemExit as done:  # click's standalone mode ends every run with sys.exit
+        code = done.code
+        if isinstance(code, str):
+            typer.echo(code, err=True)
+            return 1
+        return code or 0
     except StackgenError as err:
         typer.echo(err.render(), err=True)
-        sys.exit(err.exit_code)
+        return err.exit_code
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        return 130
     except Exception as err:  # a bug in stackgen, not bad input
         if os.environ.get("STACKGEN_DEBUG"):
             raise
         typer.echo(f"internal error: {type(err).__name__}: {err}\n"
                    "  set STACKGEN_DEBUG=1 for the traceback and report it", err=True)
-        sys.exit(1)
+        return 1
+
+
+def main() -> None:
+    sys.exit(run())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,93 @@
+"""Rich text output of a Plan: a table per layer, the reasons, the warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from stackgen.decide.plan import Plan
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _gib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def serving_table(plan: Plan) -> Table:
+    table = Table(title="Layers 1-2: engine and server", title_justify="left")
+    for col in ("model", "kind", "team", "engine", "server", "node pool", "GPU", "TPxPP",
+                "GPUs/replica", "replicas"):
+        table.add_column(col)
+    for m in plan.models:
+        server = m.server + (f" ({m.backend})" if m.backend else "")
+        table.add_row(m.name, m.kind, m.team, m.engine, server, m.node_pool or "-",
+                      m.gpu or "CPU", f"{m.tensor_parallel_size}x{m.pipeline_parallel_size}",
+                      str(m.gpus_per_replica), f"{m.replicas_min}-{m.replicas_max}")
+    return table
+
+
+def sizing_table(plan: Plan) -> Table:
+    table = Table(title="Sizing (per GPU)", title_justify="left")
+    for col in ("model", "weights GiB", "KV cache GiB", "KV tokens", "max model len",
+                "max concurrency", "cold start s"):
+        table.add_column(col, justify="right" if col != "model" else "left")
+    for m in plan.models:
+        s = m.sizing or {}
+        table.add_row(m.name, _gib(s.get("weightsGiBPerGpu")), _gib(s.get("kvCacheGiBPerGpu")),
+                      str(s.get("kvCacheTokens", "-")), str(s.get("maxModelLen", m.max_model_len or "-")),
+                      _fmt(s.get("maxConcurrency")), f"{m.cold_start_seconds:.0f}")
+    return table
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def print_plan(plan: Plan) -> None:
+    out = _console()
+    out.print(f"[bold]Stack {plan.stack}[/] (namespace {plan.namespace})")
+    out.print(f"[bold]Layer 3: orchestration = {plan.orchestration}[/]")
+    for reason in plan.orchestration_reasons:
+        out.print(f"  - {reason}")
+    out.print(serving_table(plan))
+    out.print(sizing_table(plan))
+    out.print("[bold]Why[/]")
+    for m in plan.models:
+        out.print(f"  [bold]{m.name}[/]")
+        for reason in m.reasons:
+            out.print(f"    - {reason}")
+    print_warnings(plan, out)
+
+
+def print_warnings(plan: Plan, out: Console) -> None:
+    if not plan.warnings:
+        return
+    out.print("[bold]Warnings[/]")
+    for w in plan.warnings:
+        colour = "yellow" if w.severity == "warning" else "cyan"
+        who = f" [{', '.join(w.models)}]" if w.models else ""
+        out.print(f"  [{colour}]{w.severity}[/] {w.code}{who}: {w.message}")
+
+
+def print_plan_summary(stack, base_dir: Path) -> None:
+    """Short plan after `init` (on stderr, so stdout stays clean for scripts)."""
+    from stackgen.decide import decide
+    from stackgen.errors import CheckFailed
+
+    out = _console(stderr=True)
+    try:
+        plan = decide(stack, base_dir)
+    except CheckFailed as err:
+        out.print(f"[red]plan: {err}[/]")
+        return
+    out.print(f"orchestration: {plan.orchestration}")
+    out.print(serving_table(plan))
+    print_warnings(plan, out)
+    out.print("next: stackgen plan, then stackgen render -o deploy/")
