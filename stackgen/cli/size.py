@@ -1,4 +1,4 @@
-"""`stackgen size` (placeholder until the sizing issue lands)."""
+"""`stackgen size`: weights, KV cache and concurrency of a model on a GPU, as vLLM sizes them."""
 
 from __future__ import annotations
 
@@ -6,10 +6,64 @@ import typer
 
 
 def size(
-    model: str = typer.Option(..., "--model", help="Catalog name, HF id, or path to a config.json."),
-    gpu: str = typer.Option(..., "--gpu", help="GPU id, e.g. h100-80gb."),
+    model: str = typer.Option(..., "--model", help="Catalog name, HF id, or path to a config.json (or its folder)."),
+    gpu: str = typer.Option(..., "--gpu", help="GPU id or alias, e.g. h100-80gb, H100, l4."),
+    tp: int = typer.Option(1, "--tp", help="Tensor parallel size."),
+    pp: int = typer.Option(1, "--pp", help="Pipeline parallel size."),
+    gpu_memory_utilization: float = typer.Option(0.9, "--gpu-memory-utilization", help="vLLM's memory fraction."),
+    max_model_len: int = typer.Option(None, "--max-model-len", help="Context length (default: the model's)."),
+    dtype: str = typer.Option("auto", "--dtype", help="auto | bfloat16 | float16"),
+    quantization: str = typer.Option("none", "--quantization", help="none | fp8 | awq | gptq"),
+    kv_cache_dtype: str = typer.Option("auto", "--kv-cache-dtype", help="auto | fp8"),
+    output: str = typer.Option("text", "--output", "-o", help="text | json"),
 ) -> None:
-    """Size a model on a GPU: weights, KV cache, concurrency."""
-    from stackgen.errors import InputError
+    """Size a model on a GPU: weights, KV cache, concurrency. Exit 1 when it does not fit."""
+    import json
 
-    raise InputError("`stackgen size` is not available in this build yet")
+    from stackgen.catalog import model_names, resolve_gpu, resolve_model
+    from stackgen.errors import CheckFailed, InputError
+    from stackgen.sizing import EngineSettings, fit_hint
+    from stackgen.sizing import size as size_model
+
+    if output not in ("text", "json"):
+        raise InputError(f"'{output}' is not an output format", field="--output", fix="use text or json")
+    try:
+        gpu_profile = resolve_gpu(gpu)
+    except LookupError as err:
+        raise InputError(str(err).strip("'\""), field="--gpu", fix="pass one of the GPU ids above") from None
+    facts = resolve_model(model)
+    if facts is None:
+        raise InputError(f"unknown model '{model}'", field="--model",
+                         fix=f"pass a path to the model's config.json, or one of: {', '.join(model_names())}")
+    settings = EngineSettings(tensor_parallel_size=tp, pipeline_parallel_size=pp,
+                              gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                              dtype=dtype, quantization=quantization, kv_cache_dtype=kv_cache_dtype)
+    result = size_model(facts, gpu_profile, settings)
+    if not result.fits and facts.is_llm:
+        from stackgen.sizing.core import with_suggestion
+
+        result = with_suggestion(result, fit_hint(facts, gpu_profile, settings))
+    if output == "json":
+        typer.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        typer.echo(_text(result))
+    if not result.fits:
+        raise CheckFailed(f"{facts.name} does not fit on {result.gpu} with these settings")
+
+
+def _text(result) -> str:
+    data = result.to_json()
+    rows = [("model", data["model"]), ("gpu", data["gpu"]),
+            ("tensor x pipeline parallel", f"{data['tensorParallelSize']} x {data['pipelineParallelSize']}"),
+            ("dtype / quantization", f"{data['dtype']} / {data['quantization']} (KV cache {result.kv_cache_dtype})"),
+            ("max model len", data["maxModelLen"]),
+            ("weights per GPU", f"{data['weightsGiBPerGpu']} GiB"),
+            ("activation + non-torch", f"{(result.activation_bytes + result.non_torch_bytes) / 2**30:.2f} GiB"),
+            ("KV cache per GPU", f"{data['kvCacheGiBPerGpu']} GiB"),
+            ("KV cache tokens", "n/a" if data["kvCacheTokens"] is None else f"{data['kvCacheTokens']:,}"),
+            ("max concurrency", "n/a" if data["maxConcurrency"] is None else f"{data['maxConcurrency']:.2f}"),
+            ("fits", "yes" if data["fits"] else "NO")]
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{width}}  {'-' if v is None else v}" for k, v in rows]
+    lines += [f"note: {n}" for n in data["notes"]]
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""The GPU catalog: one YAML file per GPU under ``profiles/gpus/``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from types import MappingProxyType
+
+from stackgen.catalog._yaml import read_yaml
+from stackgen.resources import profiles_dir
+
+#: The GPU ids of the contract, in the order `stackgen` lists them.
+CONTRACT_IDS = ("h100-80gb", "h200-141gb", "a100-80gb", "a100-40gb", "l40s-48gb",
+                "l4-24gb", "a10g-24gb", "t4-16gb")
+
+
+@dataclass(frozen=True)
+class GpuProfile:
+    """One GPU model. ``memory_bytes`` is the total the CUDA runtime reports
+    (``torch.cuda.mem_get_info()[1]``), which is what vLLM multiplies by
+    ``--gpu-memory-utilization``; it is a little below nvidia-smi's total."""
+
+    id: str
+    name: str
+    memory_bytes: int
+    memory_gib: float
+    bandwidth_gbs: float
+    bf16_tflops: float
+    fp8_tflops: float | None
+    mig_profiles: tuple[str, ...]
+    product_label: str
+    provider_labels: Mapping[str, Mapping[str, str]]
+    aliases: tuple[str, ...]
+    gpu_class: str
+    compute_capability: str = "8.0"
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def supports_bf16(self) -> bool:
+        return float(self.compute_capability) >= 8.0
+
+    @property
+    def supports_fp8(self) -> bool:
+        return self.fp8_tflops is not None
+
+
+def _profile(doc: dict) -> GpuProfile:
+    labels = {p: MappingProxyType(dict(v or {})) for p, v in (doc.get("provider_labels") or {}).items()}
+    return GpuProfile(
+        id=doc["id"], name=doc["name"], memory_bytes=int(doc["memory_bytes"]),
+        memory_gib=round(int(doc["memory_bytes"]) / 2**30, 2),
+        bandwidth_gbs=float(doc["bandwidth_gbs"]), bf16_tflops=float(doc["bf16_tflops"]),
+        fp8_tflops=None if doc.get("fp8_tflops") is None else float(doc["fp8_tflops"]),
+        mig_profiles=tuple(doc.get("mig_profiles") or ()), product_label=doc["product_label"],
+        provider_labels=MappingProxyType(labels), aliases=tuple(doc.get("aliases") or ()),
+        gpu_class=doc["gpu_class"], compute_capability=str(doc.get("compute_capability", "8.0")),
+        sources=tuple(doc.get("sources") or ()),
+    )
+
+
+@cache
+def load_gpus() -> dict[str, GpuProfile]:
+    """All GPU profiles by id (contract ids first, then any extra files)."""
+    found = {}
+    for path in sorted((profiles_dir() / "gpus").glob("*.yaml")):
+        gpu = _profile(read_yaml(path))
+        found[gpu.id] = gpu
+    ordered = {i: found[i] for i in CONTRACT_IDS if i in found}
+    ordered.update({i: g for i, g in found.items() if i not in ordered})
+    return ordered
+
+
+def gpu_ids() -> list[str]:
+    return list(load_gpus())
+
+
+@cache
+def _index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for gpu in load_gpus().values():
+        for key in (gpu.id, gpu.product_label, *gpu.aliases):
+            index.setdefault(key.lower(), gpu.id)
+    return index
+
+
+def resolve_gpu(name: str) -> GpuProfile:
+    """A GPU by id, alias or product label, case-insensitive; LookupError if unknown."""
+    key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
+    gid = _index().get(key)
+    if gid is None:
+        raise LookupError(f"unknown GPU '{name}'; known: {', '.join(gpu_ids())}")
+    return load_gpus()[gid]

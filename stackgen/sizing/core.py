@@ -1,0 +1,127 @@
+"""`size`: model facts + GPU + engine settings -> weights, KV cache, concurrency (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from stackgen.catalog import GpuProfile, ModelFacts
+from stackgen.sizing import memory as M
+from stackgen.sizing.engine import (
+    DTYPE_BYTES,
+    GiB,
+    EngineSettings,
+    batching_defaults,
+    compute_dtype,
+    effective_quantization,
+    validate,
+)
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    model: str
+    gpu: str
+    tensor_parallel_size: int
+    pipeline_parallel_size: int
+    dtype: str
+    quantization: str
+    kv_cache_dtype: str
+    gpu_memory_utilization: float
+    max_model_len: int | None
+    weight_bytes_total: int
+    weight_bytes_per_gpu: int
+    activation_bytes: int
+    non_torch_bytes: int
+    kv_cache_bytes_per_gpu: int
+    kv_bytes_per_token: int
+    kv_cache_tokens: int | None
+    max_concurrency: float | None
+    max_num_batched_tokens: int
+    max_num_seqs: int
+    fits: bool
+    notes: tuple[str, ...] = ()
+
+    @property
+    def gpus(self) -> int:
+        return self.tensor_parallel_size * self.pipeline_parallel_size
+
+    def to_json(self) -> dict:
+        """Exactly the keys of the contract's `stackgen size --output json`."""
+        return {
+            "model": self.model, "gpu": self.gpu,
+            "tensorParallelSize": self.tensor_parallel_size, "pipelineParallelSize": self.pipeline_parallel_size,
+            "dtype": self.dtype, "quantization": self.quantization, "maxModelLen": self.max_model_len,
+            "weightsGiBPerGpu": round(self.weight_bytes_per_gpu / GiB, 2),
+            "kvCacheGiBPerGpu": round(self.kv_cache_bytes_per_gpu / GiB, 2),
+            "kvCacheTokens": self.kv_cache_tokens,
+            "maxConcurrency": None if self.max_concurrency is None else round(self.max_concurrency, 2),
+            "fits": self.fits, "notes": list(self.notes),
+        }
+
+
+def _kv_dtype(kv_cache_dtype: str, dtype: str) -> tuple[str, int]:
+    if kv_cache_dtype == "fp8":
+        return "fp8", 1
+    return dtype, DTYPE_BYTES[dtype]
+
+
+def _max_len(facts: ModelFacts, s: EngineSettings) -> int | None:
+    if not facts.is_llm:
+        return None
+    return s.max_model_len or facts.max_position_embeddings or 4096
+
+
+def _fit_notes(fits: bool, tokens: int, max_len: int, available: int) -> tuple[str, ...]:
+    if available <= 0:
+        return ("no memory left for the KV cache after weights and activations",)
+    if not fits:
+        return (f"the KV cache holds {tokens:,} tokens, fewer than max-model-len {max_len:,}: "
+                "vLLM refuses to start",)
+    return ()
+
+
+def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings) -> SizeResult:
+    """Predict what vLLM reports at start-up for `facts` on `gpu` with `settings`.
+
+    Raises InputError for settings vLLM would reject."""
+    validate(facts, gpu, settings)
+    tp, pp = settings.tensor_parallel_size, settings.pipeline_parallel_size
+    dtype = compute_dtype(facts, gpu, settings)
+    quant = effective_quantization(facts, settings)
+    tokens_batch, seqs = batching_defaults(gpu)
+    max_len = _max_len(facts, settings)
+    weights = M.weight_bytes_per_gpu(facts, dtype, quant, tp, pp)
+    act = M.activation_bytes(facts, dtype, tp, tokens_batch, seqs) if facts.is_llm else _small_activation(facts)
+    non_torch = M.non_torch_bytes(gpu, tp, pp)
+    budget = int(gpu.memory_bytes * settings.gpu_memory_utilization)
+    available = budget - weights - act - non_torch
+    kv_name, kv_b = _kv_dtype(settings.kv_cache_dtype, dtype)
+    base = dict(model=facts.name, gpu=gpu.id, tensor_parallel_size=tp, pipeline_parallel_size=pp,
+                dtype=dtype, quantization=quant, kv_cache_dtype=kv_name,
+                gpu_memory_utilization=settings.gpu_memory_utilization, max_model_len=max_len,
+                weight_bytes_total=M.total_weight_bytes(facts, dtype, quant), weight_bytes_per_gpu=weights,
+                activation_bytes=act, non_torch_bytes=non_torch, max_num_batched_tokens=tokens_batch,
+                max_num_seqs=seqs)
+    if not facts.is_llm:
+        fits = available > 0
+        notes = ("KV cache does not apply to this model kind",) + (() if fits else ("weights do not fit",))
+        return SizeResult(**base, kv_cache_bytes_per_gpu=0, kv_bytes_per_token=0, kv_cache_tokens=None,
+                          max_concurrency=None, fits=fits, notes=notes)
+    per_token = M.kv_bytes_per_token(facts, tp, pp, kv_b)
+    tokens = M.kv_tokens(available, per_token)
+    blocks = M.kv_tokens(available, per_token) // 16
+    concurrency = blocks / M.blocks_per_request(facts, max_len) if max_len else None
+    fits = available > 0 and tokens >= max_len
+    return SizeResult(**base, kv_cache_bytes_per_gpu=max(available, 0), kv_bytes_per_token=per_token,
+                      kv_cache_tokens=tokens, max_concurrency=concurrency, fits=fits,
+                      notes=_fit_notes(fits, tokens, max_len, available))
+
+
+def _small_activation(facts: ModelFacts) -> int:
+    """Non-LLMs: a batch's activations are small next to the weights; take 10% of the
+    weights plus a 0.5 GiB allowance for the framework's workspace."""
+    return int(facts.num_params * 0.2 + 0.5 * GiB)
+
+
+def with_suggestion(result: SizeResult, note: str) -> SizeResult:
+    return replace(result, notes=result.notes + (note,))

@@ -1,0 +1,110 @@
+"""vLLM engine settings and the defaults vLLM derives from them (V1 engine, `vllm serve`).
+
+Every number here is vLLM's own default; the source lines are cited in docs/sizing.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stackgen.catalog import GpuProfile, ModelFacts
+from stackgen.errors import InputError
+
+GiB = 1 << 30
+DTYPES = ("auto", "bfloat16", "float16")
+QUANTIZATIONS = ("none", "fp8", "awq", "gptq")
+KV_CACHE_DTYPES = ("auto", "fp8")
+#: vLLM's KV cache block size (tokens per block) on CUDA.
+BLOCK_SIZE = 16
+DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
+    max_model_len: int | None = None
+    dtype: str = "auto"
+    quantization: str = "none"
+    kv_cache_dtype: str = "auto"
+
+
+def _bad(field: str, message: str, fix: str) -> InputError:
+    return InputError(message, field=field, fix=fix)
+
+
+def _check_choices(s: EngineSettings) -> None:
+    for field, value, choices in (("dtype", s.dtype, DTYPES), ("quantization", s.quantization, QUANTIZATIONS),
+                                  ("kv-cache-dtype", s.kv_cache_dtype, KV_CACHE_DTYPES)):
+        if value not in choices:
+            raise _bad(field, f"'{value}' is not a valid {field}", f"use one of: {', '.join(choices)}")
+
+
+def validate(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings) -> None:
+    """Reject settings vLLM itself would reject, with the flag to change."""
+    _check_choices(s)
+    if not 0 < s.gpu_memory_utilization <= 1:
+        raise _bad("gpu-memory-utilization", f"{s.gpu_memory_utilization} is outside (0, 1]",
+                   "pass a fraction such as 0.9")
+    for field, value in (("tp", s.tensor_parallel_size), ("pp", s.pipeline_parallel_size)):
+        if value < 1:
+            raise _bad(field, f"{value} is not a positive number of GPUs", f"pass --{field} 1 or more")
+    if s.max_model_len is not None and s.max_model_len < 1:
+        raise _bad("max-model-len", f"{s.max_model_len} is not a positive length", "pass e.g. --max-model-len 8192")
+    if facts.is_llm:
+        _check_llm(facts, gpu, s)
+
+
+def _check_llm(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings) -> None:
+    tp = s.tensor_parallel_size
+    if facts.num_attention_heads % tp:
+        raise _bad("tp", f"{facts.name} has {facts.num_attention_heads} attention heads, which "
+                   f"tensor parallel size {tp} does not divide",
+                   f"use a divisor of {facts.num_attention_heads}: {', '.join(map(str, tp_choices(facts)))}")
+    if s.pipeline_parallel_size > facts.num_layers:
+        raise _bad("pp", f"pipeline parallel size {s.pipeline_parallel_size} exceeds the "
+                   f"{facts.num_layers} layers of {facts.name}", "use fewer pipeline stages")
+    limit = facts.max_position_embeddings
+    if s.max_model_len and limit and s.max_model_len > limit:
+        raise _bad("max-model-len", f"{s.max_model_len} exceeds the model's max_position_embeddings ({limit})",
+                   f"pass --max-model-len {limit} or less")
+    if gpu is not None and s.dtype == "bfloat16" and not gpu.supports_bf16:
+        raise _bad("dtype", f"{gpu.id} (compute capability {gpu.compute_capability}) has no bfloat16",
+                   "pass --dtype float16")
+
+
+def tp_choices(facts: ModelFacts, limit: int = 64) -> list[int]:
+    """Tensor parallel sizes vLLM accepts for the model: divisors of the attention heads."""
+    heads = max(facts.num_attention_heads, 1)
+    return [n for n in range(1, min(heads, limit) + 1) if heads % n == 0]
+
+
+def compute_dtype(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings) -> str:
+    """The dtype vLLM runs in: `auto` takes the config's, float32 becomes 16-bit, and
+    bfloat16 falls back to float16 on GPUs older than Ampere."""
+    if s.dtype != "auto":
+        return s.dtype
+    dtype = facts.torch_dtype if facts.torch_dtype in DTYPE_BYTES else "bfloat16"
+    if dtype == "float32":
+        dtype = "bfloat16"
+    if dtype == "bfloat16" and gpu is not None and not gpu.supports_bf16:
+        dtype = "float16"
+    return dtype
+
+
+def effective_quantization(facts: ModelFacts, s: EngineSettings) -> str:
+    """The flag wins; otherwise the checkpoint's own quantization_config."""
+    if s.quantization != "none":
+        return s.quantization
+    return facts.quantization or "none"
+
+
+def large_gpu(gpu: GpuProfile) -> bool:
+    """vLLM's `_set_default_args` test: >= 70 GiB of device memory and not an A100."""
+    return gpu.memory_bytes >= 70 * GiB and "a100" not in gpu.name.lower()
+
+
+def batching_defaults(gpu: GpuProfile) -> tuple[int, int]:
+    """(max_num_batched_tokens, max_num_seqs) that `vllm serve` picks for this GPU."""
+    return (8192, 1024) if large_gpu(gpu) else (2048, 256)
