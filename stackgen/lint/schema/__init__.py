@@ -1,0 +1,1 @@
+"""Schema validation: built-in kinds (kubernetes-validate's schemas), CRDs, removed APIs."""

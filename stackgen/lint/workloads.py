@@ -1,0 +1,176 @@
+"""One view of "pod templates" over every kind that runs containers.
+
+Rules never walk a Deployment or an InferenceService themselves: they get `PodTemplate`s
+(the pod spec, where it sits in the object, its containers) and `Container`s (the
+container, its path, the model server it runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from stackgen.lint.loader import LintObject
+from stackgen.lint.servers import ServerInfo, detect_server
+
+# kind -> (label, path to the pod spec) for each pod template of the kind
+POD_SPECS: dict[str, list[tuple[str, tuple]]] = {
+    "Pod": [("pod", ("spec",))],
+    **{k: [("pod", ("spec", "template", "spec"))] for k in (
+        "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")},
+    "CronJob": [("pod", ("spec", "jobTemplate", "spec", "template", "spec"))],
+    "PodTemplate": [("pod", ("template", "spec"))],
+    "LeaderWorkerSet": [("leader", ("spec", "leaderWorkerTemplate", "leaderTemplate", "spec")),
+                        ("worker", ("spec", "leaderWorkerTemplate", "workerTemplate", "spec"))],
+    "ServingRuntime": [("runtime", ("spec",))],
+    "ClusterServingRuntime": [("runtime", ("spec",))],
+    "InferenceService": [("predictor", ("spec", "predictor")),
+                         ("predictor-worker", ("spec", "predictor", "workerSpec")),
+                         ("transformer", ("spec", "transformer")),
+                         ("explainer", ("spec", "explainer"))],
+}
+KSERVE_KINDS = {"InferenceService", "ServingRuntime", "ClusterServingRuntime"}
+# InferenceService components may hold the server container under these keys
+KSERVE_CONTAINER_KEYS = ("model", "huggingface", "sklearn", "xgboost", "tensorflow", "pytorch",
+                         "triton", "onnx", "pmml", "lightgbm", "paddle")
+GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi")
+LONG_RUNNING = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
+                "ReplicationController", "LeaderWorkerSet"}
+
+
+def is_gpu_resource(name: str) -> bool:
+    return name in GPU_RESOURCES or name.startswith("nvidia.com/mig-")
+
+
+def as_int(value: Any) -> int | None:
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def seq(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+@dataclass
+class Container:
+    data: dict
+    path: tuple
+    init: bool = False
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("name") or "kserve-container")
+
+    @cached_property
+    def server(self) -> ServerInfo | None:
+        return detect_server(self.data)
+
+    def resources(self, section: str) -> dict:
+        return mapping(mapping(self.data.get("resources")).get(section))
+
+    def gpus(self) -> int:
+        """GPUs the container gets: its limits (the scheduler's view), else its requests."""
+        for section in ("limits", "requests"):
+            total = sum(as_int(v) or 0 for k, v in self.resources(section).items()
+                        if is_gpu_resource(str(k)))
+            if total:
+                return total
+        return 0
+
+    def mounts(self) -> list[dict]:
+        return [m for m in seq(self.data.get("volumeMounts")) if isinstance(m, dict)]
+
+    def env_literals(self) -> dict[str, str]:
+        return {str(e.get("name")): str(e["value"]) for e in seq(self.data.get("env"))
+                if isinstance(e, dict) and "value" in e and e.get("value") is not None}
+
+
+@dataclass
+class PodTemplate:
+    obj: LintObject
+    label: str
+    spec: dict
+    path: tuple
+    containers: list[Container] = field(default_factory=list)
+    init_containers: list[Container] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.obj.kind
+
+    @property
+    def kserve(self) -> bool:
+        return self.kind in KSERVE_KINDS
+
+    @property
+    def long_running(self) -> bool:
+        return self.kind in LONG_RUNNING or self.kserve
+
+    def gpus(self) -> int:
+        return sum(c.gpus() for c in self.containers)
+
+    def volumes(self) -> dict[str, dict]:
+        return {str(v.get("name")): v for v in seq(self.spec.get("volumes")) if isinstance(v, dict)}
+
+    def group_size(self) -> int:
+        """Pods per replica: a LeaderWorkerSet's `size`, 1 elsewhere."""
+        if self.kind != "LeaderWorkerSet":
+            return 1
+        lwt = mapping(mapping(self.obj.data.get("spec")).get("leaderWorkerTemplate"))
+        return as_int(lwt.get("size", 1)) or 1
+
+    def worker_gpus(self) -> int:
+        """GPUs of one worker pod of the same group (LWS), else of this pod."""
+        if self.kind == "LeaderWorkerSet":
+            lwt = mapping(mapping(self.obj.data.get("spec")).get("leaderWorkerTemplate"))
+            worker = mapping(mapping(lwt.get("workerTemplate")).get("spec"))
+            return sum(c.gpus() for c in _containers(worker, ("x",)))
+        return self.gpus()
+
+    def pod_annotations(self) -> dict:
+        meta = self.spec.get("metadata") if self.kserve else _get(self.obj.data, self.path[:-1] + ("metadata",))
+        ann = mapping(meta).get("annotations")
+        return ann if isinstance(ann, dict) else {}
+
+
+def _get(data: Any, path: tuple) -> Any:
+    for part in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _containers(spec: dict, path: tuple, key: str = "containers") -> list[Container]:
+    return [Container(c, path + (key, i), init=key == "initContainers")
+            for i, c in enumerate(seq(spec.get(key))) if isinstance(c, dict)]
+
+
+def pod_templates(obj: LintObject) -> list[PodTemplate]:
+    """Every pod template of `obj` (cached on the object: many rules ask)."""
+    cached = getattr(obj, "_pods", None)
+    if cached is not None:
+        return cached
+    pods: list[PodTemplate] = []
+    for label, path in POD_SPECS.get(obj.kind, ()):
+        spec = _get(obj.data, path)
+        if label == "leader" and spec is None:
+            continue  # LWS without a leaderTemplate: leaders use the worker template
+        if not isinstance(spec, dict):
+            continue
+        pod = PodTemplate(obj, label, spec, path, _containers(spec, path),
+                          _containers(spec, path, "initContainers"))
+        if obj.kind == "InferenceService":
+            pod.containers.extend(Container(spec[k], path + (k,)) for k in KSERVE_CONTAINER_KEYS
+                                  if isinstance(spec.get(k), dict))
+        pods.append(pod)
+    obj._pods = pods  # type: ignore[attr-defined]
+    return pods
