@@ -88,7 +88,7 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings) -> SizeRe
     tp, pp = settings.tensor_parallel_size, settings.pipeline_parallel_size
     dtype = compute_dtype(facts, gpu, settings)
     quant = effective_quantization(facts, settings)
-    tokens_batch, seqs = batching_defaults(gpu)
+    tokens_batch, seqs = batching_defaults(gpu, settings)
     max_len = _max_len(facts, settings)
     weights = M.weight_bytes_per_gpu(facts, dtype, quant, tp, pp)
     act = M.activation_bytes(facts, dtype, tp, tokens_batch, seqs) if facts.is_llm else _small_activation(facts)

@@ -28,6 +28,9 @@ class EngineSettings:
     dtype: str = "auto"
     quantization: str = "none"
     kv_cache_dtype: str = "auto"
+    #: None: vLLM's own default for the GPU (see batching_defaults)
+    max_num_batched_tokens: int | None = None
+    max_num_seqs: int | None = None
 
 
 def _bad(field: str, message: str, fix: str) -> InputError:
@@ -105,6 +108,11 @@ def large_gpu(gpu: GpuProfile) -> bool:
     return gpu.memory_bytes >= 70 * GiB and "a100" not in gpu.name.lower()
 
 
-def batching_defaults(gpu: GpuProfile) -> tuple[int, int]:
-    """(max_num_batched_tokens, max_num_seqs) that `vllm serve` picks for this GPU."""
-    return (8192, 1024) if large_gpu(gpu) else (2048, 256)
+def batching_defaults(gpu: GpuProfile, s: EngineSettings | None = None) -> tuple[int, int]:
+    """(max_num_batched_tokens, max_num_seqs): the settings' values, else what `vllm serve`
+    (V1 engine, OPENAI_API_SERVER usage context) picks for this GPU."""
+    tokens, seqs = (8192, 1024) if large_gpu(gpu) else (2048, 256)
+    if s is not None:
+        tokens = s.max_num_batched_tokens or tokens
+        seqs = s.max_num_seqs or seqs
+    return tokens, seqs

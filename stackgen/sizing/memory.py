@@ -78,22 +78,34 @@ def blocks_per_request(facts: ModelFacts, max_len: int) -> float:
     return (full * (facts.num_layers - sw) + min(window, full) * sw) / facts.num_layers
 
 
+#: Bytes per (sequence, vocabulary entry) the sampler's dummy run holds at its peak:
+#: fp32 logits, a sorted copy with int64 indices for top-k/top-p, and probabilities.
+SAMPLER_BYTES_PER_LOGIT = 40
+
+
 def activation_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int, seqs: int) -> int:
-    """Peak activation of vLLM's profiling run: one forward pass over `tokens` tokens
-    (max_num_batched_tokens) and the sampler over `seqs` sequences."""
+    """Peak activation of vLLM's profiling run: the larger of one forward pass over
+    `tokens` tokens (max_num_batched_tokens) and the sampler over `seqs` sequences.
+
+    The forward peak is the MLP of one layer: gate/up output (2 x intermediate), the
+    activated half (1 x intermediate), both split over TP ranks, beside the hidden state,
+    residual and normed input (3 x hidden, replicated)."""
     b = DTYPE_BYTES[dtype]
     inter = facts.intermediate_size
     if facts.num_experts:
         topk = int(facts.config.get("num_experts_per_tok") or 2)
         inter = max(facts.moe_intermediate_size or inter, 1) * topk
-    q_kv = (facts.num_attention_heads + 2 * facts.num_kv_heads) * facts.head_dim
-    per_token = 4 * facts.hidden_size + (q_kv + 3 * inter) / tp
-    forward = tokens * per_token * b
-    sampler = seqs * facts.vocab_size * 4 * 3
-    return int(forward + sampler)
+    forward = tokens * (3 * inter / tp + 3 * facts.hidden_size) * b
+    sampler = seqs * facts.vocab_size * SAMPLER_BYTES_PER_LOGIT + tokens * facts.hidden_size * b
+    return int(max(forward, sampler))
+
+
+#: Calibrated on the published logs in tests/sizing_cases (see docs/sizing.md).
+NON_TORCH_GIB = 0.35
+NCCL_GIB = 1.9
 
 
 def non_torch_bytes(gpu: GpuProfile, tp: int, pp: int) -> int:
     """CUDA context, cuBLAS workspace and (TP/PP > 1) NCCL buffers outside torch's allocator."""
-    base = 0.25 * GiB
-    return int(base + (0.75 * GiB if tp * pp > 1 else 0))
+    base = NON_TORCH_GIB * GiB
+    return int(base + (NCCL_GIB * GiB if tp * pp > 1 else 0))

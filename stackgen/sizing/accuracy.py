@@ -1,0 +1,90 @@
+"""Compare `size` with published vLLM start-up logs (tests/sizing_cases/*.yaml).
+
+Used by the accuracy test and benchmarks/sizing_accuracy.py; reads only the case file
+it is given."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from stackgen.catalog import GpuProfile, resolve_gpu, resolve_model
+from stackgen.catalog._yaml import read_yaml
+from stackgen.sizing.core import size
+from stackgen.sizing.engine import BLOCK_SIZE, GiB, EngineSettings
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    id: str
+    source: str
+    model: str
+    gpu: str
+    tp: int
+    published_tokens: int
+    predicted_tokens: int
+    published_kv_gib: float | None
+    predicted_kv_gib: float
+
+    @property
+    def error(self) -> float:
+        """Signed relative error of the token count (predicted / published - 1)."""
+        return self.predicted_tokens / self.published_tokens - 1
+
+
+def _gpu(case: dict) -> GpuProfile:
+    """The catalog GPU, or a stand-in with the total the log printed (e.g. a desktop GPU)."""
+    try:
+        gpu = resolve_gpu(case["gpu"])
+    except LookupError:
+        gpu = replace(resolve_gpu("a10g-24gb"), id=case["gpu"], name=case["gpu"], aliases=())
+    if case.get("gpu_total_gib"):
+        total = int(case["gpu_total_gib"] * GiB)
+        gpu = replace(gpu, memory_bytes=total, memory_gib=case["gpu_total_gib"])
+    return gpu
+
+
+def _published_tokens(case: dict, per_token: int) -> int:
+    if case.get("published_tokens"):
+        return int(case["published_tokens"])
+    blocks = int(case["published_kv_gib"] * GiB) // (per_token * BLOCK_SIZE)
+    return blocks * BLOCK_SIZE
+
+
+def evaluate(case: dict) -> CaseResult:
+    facts = resolve_model(case["model"])
+    if facts is None:
+        raise LookupError(f"case {case['id']}: model {case['model']} is not in the catalog")
+    settings = EngineSettings(
+        tensor_parallel_size=case.get("tp", 1), pipeline_parallel_size=case.get("pp", 1),
+        gpu_memory_utilization=case["gpu_memory_utilization"], max_model_len=case["max_model_len"],
+        dtype=case.get("dtype", "auto"), quantization=case.get("quantization", "none"),
+        kv_cache_dtype=case.get("kv_cache_dtype", "auto"),
+        max_num_batched_tokens=case.get("max_num_batched_tokens"), max_num_seqs=case.get("max_num_seqs"))
+    result = size(facts, _gpu(case), settings)
+    return CaseResult(id=case["id"], source=case["source"], model=facts.name, gpu=case["gpu"],
+                      tp=settings.tensor_parallel_size,
+                      published_tokens=_published_tokens(case, result.kv_bytes_per_token),
+                      predicted_tokens=result.kv_cache_tokens or 0,
+                      published_kv_gib=case.get("published_kv_gib"),
+                      predicted_kv_gib=result.kv_cache_bytes_per_gpu / GiB)
+
+
+def evaluate_file(path: Path) -> list[CaseResult]:
+    return [evaluate(case) for case in read_yaml(path)["cases"]]
+
+
+def median_abs_error(results: list[CaseResult]) -> float:
+    return statistics.median(abs(r.error) for r in results)
+
+
+def table(results: list[CaseResult]) -> str:
+    """A plain-text table: one line per case, then the median absolute error."""
+    head = f"{'case':<28} {'gpu':<14} {'tp':>2} {'published':>10} {'predicted':>10} {'error':>7}"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        lines.append(f"{r.id:<28} {r.gpu:<14} {r.tp:>2} {r.published_tokens:>10,} "
+                     f"{r.predicted_tokens:>10,} {r.error:>+7.2%}")
+    lines.append(f"median |error|: {median_abs_error(results):.2%} over {len(results)} cases")
+    return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""`stackgen size` through the real console entry point: output, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "stackgen.cli.main", "size", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_json_output_is_one_document_with_the_contract_keys():
+    proc = run("--model", "llama-3.1-8b", "--gpu", "H100", "--max-model-len", "8192", "--output", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["gpu"] == "h100-80gb" and data["fits"] is True and data["kvCacheTokens"] > 100_000
+
+
+def test_not_fitting_exits_1_and_names_the_smallest_tp():
+    proc = run("--model", "llama-3.1-70b", "--gpu", "h100-80gb", "--max-model-len", "8192")
+    assert proc.returncode == 1
+    assert "fits on h100-80gb with --tp " in proc.stdout and '"fits": false' not in proc.stdout
+
+
+def test_bad_input_exits_2_without_traceback():
+    for args in (["--model", "llama-3.1-8b", "--gpu", "b300"],
+                 ["--model", "llama-3.1-70b", "--gpu", "h100", "--tp", "3"],
+                 ["--model", "llama-3.1-8b", "--gpu", "h100", "--gpu-memory-utilization", "1.5"],
+                 ["--model", "no-such-model", "--gpu", "h100"]):
+        proc = run(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr

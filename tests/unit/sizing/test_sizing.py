@@ -1,0 +1,138 @@
+"""Sizing math: properties vLLM's own numbers obey, errors for settings vLLM rejects."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stackgen.catalog import resolve_gpu, resolve_model
+from stackgen.errors import InputError
+from stackgen.sizing import EngineSettings, plan_model, size
+
+LLAMA8 = resolve_model("llama-3.1-8b")
+H100 = resolve_gpu("h100-80gb")
+
+
+def test_llama_8b_kv_bytes_per_token_is_128_kib():
+    result = size(LLAMA8, H100, EngineSettings(max_model_len=8192))
+    assert result.kv_bytes_per_token == 2 * 32 * 8 * 128 * 2
+    assert result.fits and result.kv_cache_tokens % 16 == 0
+
+
+def test_mla_keeps_one_latent_per_token_replicated_over_tp():
+    ds = resolve_model("deepseek-v3")
+    result = size(ds, resolve_gpu("h200"), EngineSettings(tensor_parallel_size=8, max_model_len=32768))
+    assert result.kv_bytes_per_token == (512 + 64) * 61 * 2
+
+
+def test_fp8_kv_cache_doubles_the_tokens():
+    base = size(LLAMA8, H100, EngineSettings(max_model_len=8192))
+    fp8 = size(LLAMA8, H100, EngineSettings(max_model_len=8192, kv_cache_dtype="fp8"))
+    assert fp8.kv_bytes_per_token * 2 == base.kv_bytes_per_token
+    assert fp8.kv_cache_tokens == pytest.approx(2 * base.kv_cache_tokens, rel=0.001)
+
+
+def test_tp2_halves_weights_per_gpu():
+    one = size(LLAMA8, H100, EngineSettings(max_model_len=8192))
+    two = size(LLAMA8, H100, EngineSettings(tensor_parallel_size=2, max_model_len=8192))
+    assert two.weight_bytes_per_gpu == pytest.approx(one.weight_bytes_per_gpu / 2, rel=0.001)
+
+
+def test_quantization_shrinks_weights_but_keeps_embeddings_16_bit():
+    bf16 = size(LLAMA8, H100, EngineSettings(max_model_len=8192)).weight_bytes_total
+    awq = size(LLAMA8, H100, EngineSettings(max_model_len=8192, quantization="awq")).weight_bytes_total
+    embed = LLAMA8.embedding_params * 2
+    assert embed < awq < bf16 / 2.5
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=512, max_value=65536), st.integers(min_value=512, max_value=65536))
+def test_concurrency_falls_as_max_model_len_rises(a, b):
+    short, long = sorted((a, b))
+    c_short = size(LLAMA8, H100, EngineSettings(max_model_len=short)).max_concurrency
+    c_long = size(LLAMA8, H100, EngineSettings(max_model_len=long)).max_concurrency
+    assert c_long <= c_short
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(min_value=0.3, max_value=1.0), st.floats(min_value=0.3, max_value=1.0))
+def test_kv_tokens_rise_with_utilization(a, b):
+    low, high = sorted((a, b))
+    t_low = size(LLAMA8, H100, EngineSettings(gpu_memory_utilization=low, max_model_len=4096)).kv_cache_tokens
+    t_high = size(LLAMA8, H100, EngineSettings(gpu_memory_utilization=high, max_model_len=4096)).kv_cache_tokens
+    assert t_low <= t_high
+
+
+def test_70b_on_one_h100_does_not_fit_and_json_has_the_contract_keys():
+    result = size(resolve_model("llama-3.1-70b"), H100, EngineSettings(max_model_len=8192))
+    assert not result.fits
+    assert list(result.to_json()) == [
+        "model", "gpu", "tensorParallelSize", "pipelineParallelSize", "dtype", "quantization",
+        "maxModelLen", "weightsGiBPerGpu", "kvCacheGiBPerGpu", "kvCacheTokens", "maxConcurrency",
+        "fits", "notes"]
+
+
+@pytest.mark.parametrize("settings_kwargs,field", [
+    ({"tensor_parallel_size": 3}, "tp"),
+    ({"gpu_memory_utilization": 0.0}, "gpu-memory-utilization"),
+    ({"gpu_memory_utilization": 1.2}, "gpu-memory-utilization"),
+    ({"max_model_len": 10**7}, "max-model-len"),
+    ({"dtype": "int8"}, "dtype"),
+])
+def test_settings_vllm_rejects_are_input_errors(settings_kwargs, field):
+    with pytest.raises(InputError) as err:
+        size(LLAMA8, H100, EngineSettings(**settings_kwargs))
+    assert err.value.field == field
+
+
+def test_bfloat16_on_t4_is_rejected_and_auto_falls_back_to_float16():
+    t4 = resolve_gpu("t4")
+    with pytest.raises(InputError):
+        size(resolve_model("llama-3.2-1b"), t4, EngineSettings(dtype="bfloat16", max_model_len=4096))
+    assert size(resolve_model("llama-3.2-1b"), t4, EngineSettings(max_model_len=4096)).dtype == "float16"
+
+
+def test_plan_picks_the_smallest_tp_that_fits():
+    sizing = plan_model(resolve_model("llama-3.1-70b"), H100, gpus_per_node=8, nodes=1, peak_rps=1,
+                        avg_input_tokens=512, avg_output_tokens=256, source="hf://meta-llama/Llama-3.1-70B-Instruct",
+                        max_model_len=8192)
+    tp = sizing.tensor_parallel_size
+    assert sizing.fits and tp in (2, 4, 8) and sizing.gpus_per_replica == tp
+    smaller = size(resolve_model("llama-3.1-70b"), H100, EngineSettings(tensor_parallel_size=tp // 2,
+                                                                       max_model_len=8192))
+    assert not smaller.fits
+
+
+def test_plan_uses_pipeline_parallel_across_nodes_for_405b():
+    sizing = plan_model(resolve_model("llama-3.1-405b"), H100, gpus_per_node=8, nodes=2, peak_rps=1,
+                        avg_input_tokens=512, avg_output_tokens=256, source="hf://x", max_model_len=8192)
+    assert sizing.fits and (sizing.tensor_parallel_size, sizing.pipeline_parallel_size) == (8, 2)
+
+
+def test_plan_replicas_grow_with_request_rate():
+    kw = dict(gpus_per_node=8, nodes=4, avg_input_tokens=512, avg_output_tokens=256, source="hf://x",
+              max_model_len=8192)
+    low = plan_model(LLAMA8, H100, peak_rps=1, **kw)
+    high = plan_model(LLAMA8, H100, peak_rps=50, **kw)
+    assert high.replicas_min > low.replicas_min >= 1 and high.replicas_max >= high.replicas_min
+
+
+def test_plan_unknown_model_is_skipped_with_a_fix():
+    sizing = plan_model(None, H100, gpus_per_node=8, nodes=1, peak_rps=1, avg_input_tokens=1,
+                        avg_output_tokens=1, source="hf://org/mystery")
+    assert sizing.result is None and "modelConfig" in sizing.reasons[0]
+
+
+def test_plan_cpu_pool_embedding_and_cold_start_by_scheme():
+    facts = resolve_model("all-minilm-l6-v2")
+    kw = dict(gpus_per_node=0, nodes=2, peak_rps=10, avg_input_tokens=64, avg_output_tokens=0)
+    pvc = plan_model(facts, None, source="pvc://models/minilm", **kw)
+    hf = plan_model(facts, None, source="hf://sentence-transformers/all-MiniLM-L6-v2", **kw)
+    assert pvc.fits and pvc.gpus_per_replica == 0 and pvc.cold_start_seconds < hf.cold_start_seconds
+
+
+def test_plan_llm_on_cpu_pool_does_not_fit():
+    sizing = plan_model(LLAMA8, None, gpus_per_node=0, nodes=1, peak_rps=1, avg_input_tokens=1,
+                        avg_output_tokens=1, source="hf://x")
+    assert not sizing.fits and "GPU" in sizing.reasons[0]
