@@ -96,8 +96,6 @@ install_engine() {
   vllm_requirements >"$WHEELS/requirements.txt"
   printf 'torch==%s\n' "$TORCH_VERSION" >"$WHEELS/constraints.txt"
   wheel_install -r "$WHEELS/requirements.txt" -c "$WHEELS/constraints.txt"
-  # hatchling lets the editable install below run without build isolation (offline).
-  wheel_install "hatchling>=1.25"
 }
 
 install_project() {
@@ -108,6 +106,8 @@ import sys, tomllib
 data = tomllib.load(open(sys.argv[1], "rb"))
 print("\n".join(data["project"].get("optional-dependencies", {}).get("runtime", [])))
 ' "$ROOT/pyproject.toml")"
+  # The build backend comes from the wheelhouse, so the editable install runs offline.
+  wheel_install "hatchling>=1.25" "editables>=0.5"
   $NICE "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT"
   if [[ -n "$extra" ]]; then
     # shellcheck disable=SC2086

@@ -81,7 +81,7 @@ def llama_tokenizer(out: Path) -> int:
             "eos_token": "</s>",
             "unk_token": "<unk>",
             "pad_token": "<pad>",
-            "model_max_length": 512,
+            "model_max_length": 4096,
             "add_bos_token": True,
             "chat_template": CHAT_TEMPLATE,
         },
@@ -108,7 +108,7 @@ def make_llama(out: Path) -> Path:
         num_attention_heads=HEADS,
         num_key_value_heads=HEADS,
         head_dim=HIDDEN // HEADS,
-        max_position_embeddings=512,
+        max_position_embeddings=4096,  # rotary: no weights; long streams for drain tests
         bos_token_id=tok["<s>"],
         eos_token_id=tok["</s>"],
         pad_token_id=tok["<pad>"],
