@@ -8,6 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from stackgen.spec import models as spec
 from stackgen.spec.models import DNS1123_LABEL, SOURCE
 
 KINDS = ["llm", "embedding", "reranker", "vision", "speech", "tabular", "other"]
@@ -55,6 +58,7 @@ class Question:
     check: Callable[[Any], str | None] | None = None
     when: Callable[[dict, dict], bool] = field(default=lambda group, top: True)
     help: str = ""
+    spec_field: tuple[type, str] | None = None  # (model class, field): validate like the stack file
 
     def parse(self, raw: Any) -> Any:
         """Turn an answer (typed, from YAML, or from --set) into its value; ValueError if bad."""
@@ -77,11 +81,24 @@ class Question:
         if problem:
             raise ValueError(problem)
         if self.kind == "int":
-            return int(str(raw))
-        if self.kind == "float":
+            value: Any = int(str(raw))
+        elif self.kind == "float":
             number = float(raw)
-            return int(number) if number.is_integer() else number
-        return str(raw)
+            value = int(number) if number.is_integer() else number
+        else:
+            value = str(raw)
+        return self._spec_check(value)
+
+    def _spec_check(self, value: Any) -> Any:
+        """Validate with the stack file's own field type, so limits live in one place."""
+        if self.spec_field is None:
+            return value
+        cls, name = self.spec_field
+        try:
+            TypeAdapter(cls.model_fields[name].annotation).validate_python(value)
+        except ValidationError as err:
+            raise ValueError(err.errors()[0]["msg"].removeprefix("Value error, ").lower()) from None
+        return value
 
 
 STACK_QUESTIONS = (
@@ -89,7 +106,8 @@ STACK_QUESTIONS = (
     Question("namespace", "Kubernetes namespace", default="default", check=_dns),
     Question("provider", "Cluster provider (node-label conventions)", "select", "generic",
              tuple(PROVIDERS)),
-    Question("teams", "How many teams deploy models on this platform?", "int", 1, check=_count),
+    Question("teams", "How many teams deploy models on this platform?", "int", 1, check=_count,
+             spec_field=(spec.Requirements, "teams")),
     Question("canary", "Canary rollouts between model versions?", "bool", False),
     Question("trafficSplitting", "Percentage traffic splitting (A/B)?", "bool", False),
     Question("scaleToZero", "Scale idle models to zero to save GPU cost?", "bool", False),
@@ -105,8 +123,9 @@ def pool_questions(gpu_ids: list[str]) -> tuple[Question, ...]:
         Question("name", "Node pool name", check=_dns),
         Question("gpu", "GPU type (none for a CPU pool)", "select", gpu_ids[0],
                  tuple(gpu_ids) + ("none",)),
-        Question("nodes", "Number of nodes", "int", 1, check=_count),
+        Question("nodes", "Number of nodes", "int", 1, check=_count, spec_field=(spec.NodePool, "nodes")),
         Question("gpusPerNode", "GPUs per node", "int", 8, check=_count,
+                 spec_field=(spec.NodePool, "gpus_per_node"),
                  when=lambda group, top: group.get("gpu") != "none"),
     )
 
@@ -118,13 +137,16 @@ MODEL_QUESTIONS = (
     Question("kind", "Model kind", "select", "llm", tuple(KINDS)),
     Question("framework", "Framework", "select", "onnx", tuple(FRAMEWORKS),
              when=lambda group, top: group.get("kind") != "llm"),
-    Question("peakRps", "Peak requests per second", "float", 1, check=_positive),
+    Question("peakRps", "Peak requests per second", "float", 1, check=_positive,
+             spec_field=(spec.Traffic, "peak_rps")),
     Question("avgInputTokens", "Average input tokens", "int", 512, check=_count,
+             spec_field=(spec.Traffic, "avg_input_tokens"),
              when=lambda group, top: group.get("kind") == "llm"),
     Question("avgOutputTokens", "Average output tokens", "int", 256, check=_count,
+             spec_field=(spec.Traffic, "avg_output_tokens"),
              when=lambda group, top: group.get("kind") == "llm"),
     Question("p95LatencyMs", "p95 latency SLO in ms (empty for none)", "float", None,
-             check=_optional_positive),
+             check=_optional_positive, spec_field=(spec.Slo, "p95_latency_ms")),
     Question("team", "Team that owns it", default="default", check=_dns,
              when=lambda group, top: int(top.get("teams", 1) or 1) > 1),
 )

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sys
+
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stackgen.decide.plan import Plan
 
 
 def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160  # logs and pipes get full tables
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
 def _gib(value: float | None) -> str:
@@ -55,14 +60,14 @@ def print_plan(plan: Plan) -> None:
     out.print(f"[bold]Stack {plan.stack}[/] (namespace {plan.namespace})")
     out.print(f"[bold]Layer 3: orchestration = {plan.orchestration}[/]")
     for reason in plan.orchestration_reasons:
-        out.print(f"  - {reason}")
+        out.print(f"  - {escape(reason)}")
     out.print(serving_table(plan))
     out.print(sizing_table(plan))
     out.print("[bold]Why[/]")
     for m in plan.models:
         out.print(f"  [bold]{m.name}[/]")
         for reason in m.reasons:
-            out.print(f"    - {reason}")
+            out.print(f"    - {escape(reason)}")
     print_warnings(plan, out)
 
 
@@ -72,8 +77,8 @@ def print_warnings(plan: Plan, out: Console) -> None:
     out.print("[bold]Warnings[/]")
     for w in plan.warnings:
         colour = "yellow" if w.severity == "warning" else "cyan"
-        who = f" [{', '.join(w.models)}]" if w.models else ""
-        out.print(f"  [{colour}]{w.severity}[/] {w.code}{who}: {w.message}")
+        who = f" ({', '.join(w.models)})" if w.models else ""
+        out.print(f"  [{colour}]{w.severity}[/] {w.code}{escape(who)}: {escape(w.message)}")
 
 
 def print_plan_summary(stack, base_dir: Path) -> None:

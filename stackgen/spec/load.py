@@ -71,7 +71,8 @@ def _to_input_error(err: dict, data: Any, file: str) -> InputError:
         message = message[len("Value error, "):]
     elif kind in {"literal_error", "enum"}:
         fix = "use one of the values listed"
-    elif "input" in err and kind.endswith("_type"):
+    if kind not in ("extra_forbidden", "missing") and not isinstance(err.get("input"), (dict, list)) \
+            and "input" in err and repr(err["input"])[:20] not in message:
         message = f"{message} (got {_short(err['input'])})"
     return InputError(message, file=file, line=field_line(data, real), field=format_path(real),
                       fix=fix)

@@ -63,7 +63,7 @@ def field_line(data: Any, loc: tuple) -> int | None:
                 break
         except (KeyError, TypeError, AttributeError):
             break
-    if line is None and getattr(data, "lc", None) is not None:
+    if line is None and getattr(getattr(data, "lc", None), "line", None) is not None:
         line = data.lc.line + 1
     return line
 

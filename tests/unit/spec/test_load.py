@@ -1,0 +1,121 @@
+"""The stack file loader: valid files load; every kind of bad input names file, line,
+field and fix, and never raises anything but InputError."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from stackgen.errors import InputError
+from stackgen.spec import load_stack
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+GOOD = """\
+apiVersion: stackgen.dev/v1alpha1
+kind: Stack
+metadata: {name: demo, namespace: ml}
+spec:
+  cluster:
+    provider: gke
+    nodePools:
+      - {name: gpu, gpu: H100, nodes: 1, gpusPerNode: 8}
+  models:
+    - name: chat
+      source: hf://meta-llama/Llama-3.1-8B-Instruct
+      kind: llm
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "stackgen.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_for(tmp_path: Path, text: str) -> InputError:
+    with pytest.raises(InputError) as info:
+        load_stack(write(tmp_path, text))
+    return info.value
+
+
+@pytest.mark.parametrize("example", ["llm-only", "platform"])
+def test_examples_load(example: str) -> None:
+    stack = load_stack(EXAMPLES / example / "stackgen.yaml")
+    assert stack.spec.models
+
+
+def test_defaults_are_filled(tmp_path: Path) -> None:
+    stack = load_stack(write(tmp_path, GOOD))
+    model = stack.spec.models[0]
+    assert stack.namespace == "ml"
+    assert model.traffic.peak_rps == 1.0 and model.team == "default"
+    assert stack.spec.requirements.orchestration == "auto"
+    assert stack.spec.cluster.node_pools[0].gpus == 8
+
+
+def test_unknown_key_names_line_and_allowed_keys(tmp_path: Path) -> None:
+    err = error_for(tmp_path, GOOD + "      tarffic: {peakRps: 3}\n")
+    assert err.line == 13
+    assert err.field == "spec.models[0].tarffic"
+    assert "traffic" in err.fix and "unknown key" in err.message
+    assert str(tmp_path / "stackgen.yaml") in err.render()
+
+
+def test_bad_name_is_dns1123(tmp_path: Path) -> None:
+    err = error_for(tmp_path, GOOD.replace("name: chat", "name: Chat_Bot"))
+    assert err.field == "spec.models[0].name" and err.line == 10
+    assert "DNS-1123" in err.message
+
+
+def test_every_problem_is_reported(tmp_path: Path) -> None:
+    text = GOOD.replace("kind: llm", "kind: llm\n      nodePool: nope").replace("gpu: H100", "gpu: h999")
+    err = error_for(tmp_path, text)
+    fields = {e.field for e in err.errors}
+    assert fields == {"spec.cluster.nodePools[0].gpu", "spec.models[0].nodePool"}
+    rendered = err.render()
+    assert "h100-80gb" in rendered and "use one of: gpu" in rendered
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    err = error_for(tmp_path, GOOD.replace("      kind: llm\n", ""))
+    assert err.field == "spec.models[0].kind" and "missing" in err.message
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    err = error_for(tmp_path, GOOD.replace("kind: llm", "kind: [llm"))
+    assert err.line is not None and err.line >= 12
+    assert "invalid YAML" in err.message
+
+
+def test_duplicate_keys_and_names(tmp_path: Path) -> None:
+    err = error_for(tmp_path, GOOD.replace("kind: llm", "kind: llm\n      kind: vision"))
+    assert "invalid YAML" in err.message
+    dup = GOOD + "    - {name: chat, source: 'hf://x/y', kind: llm}\n"
+    assert "duplicate name 'chat'" in error_for(tmp_path, dup).message
+
+
+def test_cross_checks(tmp_path: Path) -> None:
+    llm_framework = GOOD.replace("kind: llm", "kind: llm\n      framework: onnx")
+    assert "non-LLM" in error_for(tmp_path, llm_framework).message
+    vllm_xgb = GOOD.replace("kind: llm", "kind: tabular\n      framework: xgboost\n      engine: vllm")
+    assert "vLLM cannot serve" in error_for(tmp_path, vllm_xgb).message
+    bad_mig = GOOD.replace("gpusPerNode: 8}", "gpusPerNode: 8, mig: 9g.99gb}")
+    assert "MIG profile" in error_for(tmp_path, bad_mig).message
+    missing_cfg = GOOD.replace("kind: llm", "kind: llm\n      modelConfig: nowhere/config.json")
+    err = error_for(tmp_path, missing_cfg)
+    assert err.field == "spec.models[0].modelConfig" and "not found" in err.message
+
+
+def test_not_a_mapping_and_missing_file(tmp_path: Path) -> None:
+    assert "mapping" in error_for(tmp_path, "- 1\n- 2\n").message
+    with pytest.raises(InputError, match="not found"):
+        load_stack(tmp_path / "nope.yaml")
+
+
+def test_norway_and_type_coercion(tmp_path: Path) -> None:
+    err = error_for(tmp_path, GOOD.replace("nodes: 1", "nodes: lots"))
+    assert err.field == "spec.cluster.nodePools[0].nodes"
+    assert "lots" in err.message
