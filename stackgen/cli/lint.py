@@ -1,14 +1,62 @@
-"""`stackgen lint` (placeholder until the lint issue lands)."""
+"""`stackgen lint PATH...`: the CI gate for model-serving manifests."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
+FORMATS = ("text", "json", "sarif", "junit", "github")
+LEVELS = ("error", "warning", "info")
 
-def lint(paths: list[Path] = typer.Argument(..., help="Files or folders of manifests.")) -> None:
-    """Lint model-serving manifests."""
+
+def lint(
+    paths: list[Path] = typer.Argument(..., help="Manifest files or folders (searched recursively)."),
+    fmt: str = typer.Option("text", "--format", help="text | json | sarif | junit | github"),
+    kubernetes_version: Optional[str] = typer.Option(
+        None, "--kubernetes-version", help="Target Kubernetes version X.Y (default: newest known)."),
+    crds: list[Path] = typer.Option([], "--crds", help="CRD file or folder (repeatable)."),
+    config: Optional[Path] = typer.Option(
+        None, "--config", help="Lint config (default: ./.stackgen-lint.yaml if present)."),
+    fail_on: Optional[str] = typer.Option(
+        None, "--fail-on", help="Exit 1 on findings at or above: error | warning | info (default error)."),
+    schema_only: bool = typer.Option(False, "--schema-only", help="Only YAML and schema checks."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: automatic)."),
+    output: Optional[Path] = typer.Option(None, "--output-file", "-o", help="Write the report here."),
+) -> None:
+    """Lint model-serving manifests (schemas, GPUs, probes, vLLM/Triton/KServe pitfalls)."""
+    import sys
+
     from stackgen.errors import InputError
+    from stackgen.lint.config import find_config
+    from stackgen.lint.engine import Options, lint_paths
+    from stackgen.lint.formats import render
 
-    raise InputError("`stackgen lint` is not available in this build yet")
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}", field="--format", fix=f"use one of {', '.join(FORMATS)}")
+    if fail_on is not None and fail_on not in LEVELS:
+        raise InputError(f"unknown level {fail_on!r}", field="--fail-on", fix=f"use one of {', '.join(LEVELS)}")
+    cwd = Path.cwd()
+    cfg = find_config(config, cwd)
+    options = Options(kubernetes_version=kubernetes_version or "",
+                      crd_paths=tuple(crds) + tuple(cfg.crds), schema_only=schema_only, config=cfg)
+    report = lint_paths(list(paths), options, base=cwd, jobs=jobs)
+    text = render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
+    if output is not None:
+        _write(output, text)
+    else:
+        sys.stdout.write(text)
+    if report.fails(fail_on or cfg.fail_on or "error"):
+        raise typer.Exit(1)
+
+
+def _write(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

@@ -123,6 +123,8 @@ def load_text(text: str, file: str) -> tuple[list[LintObject], list[SyntaxProble
             docs = _parse(chunk)
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+            if "end of stream" in str(getattr(err, "problem", "")) and getattr(err, "context_mark", None):
+                mark = err.context_mark  # an unclosed quote: point where it opens
             line = offset + (mark.line + 1 if mark else 1)
             problems.append(SyntaxProblem(file, line, _yaml_message(err)))
             continue
