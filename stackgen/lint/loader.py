@@ -116,21 +116,28 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
 def load_text(text: str, file: str) -> tuple[list[LintObject], list[SyntaxProblem]]:
     """Parse every document of a file; syntax errors become problems, not exceptions."""
     lines = text.splitlines()
+    try:  # the common case: the whole file parses in one go
+        return [o for node, data in _parse(text) for o in _objects(node, data, file, lines, 0)], []
+    except yaml.YAMLError:
+        pass
     objects: list[LintObject] = []
     problems: list[SyntaxProblem] = []
     for offset, chunk in split_documents(text):
         try:
             docs = _parse(chunk)
         except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-            if "end of stream" in str(getattr(err, "problem", "")) and getattr(err, "context_mark", None):
-                mark = err.context_mark  # an unclosed quote: point where it opens
-            line = offset + (mark.line + 1 if mark else 1)
-            problems.append(SyntaxProblem(file, line, _yaml_message(err)))
+            problems.append(SyntaxProblem(file, offset + _error_line(err), _yaml_message(err)))
             continue
         for node, data in docs:
             objects.extend(_objects(node, data, file, lines, offset))
     return objects, problems
+
+
+def _error_line(err: yaml.YAMLError) -> int:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if "end of stream" in str(getattr(err, "problem", "")) and getattr(err, "context_mark", None):
+        mark = err.context_mark  # an unclosed quote: point where it opens
+    return mark.line + 1 if mark else 1
 
 
 def _parse(chunk: str) -> list[tuple[Any, Any]]:
@@ -139,10 +146,41 @@ def _parse(chunk: str) -> list[tuple[Any, Any]]:
         out = []
         while loader.check_node():
             node = loader.get_node()
-            out.append((node, loader.construct_document(node)))
+            try:
+                data = _build(node)
+            except (_Fallback, RecursionError):
+                data = loader.construct_document(node)
+            out.append((node, data))
         return out
     finally:
         loader.dispose()
+
+
+class _Fallback(Exception):
+    """A node the fast builder leaves to PyYAML's constructor (merge keys, rare tags)."""
+
+
+_STR, _INT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null"))
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def _build(node: Any) -> Any:
+    """Plain Python data from a composed node, for the tags manifests use (fast path)."""
+    tag = node.tag
+    if tag == _STR:
+        return node.value
+    if tag == _MAP:
+        return {_build(k): _build(v) for k, v in node.value}
+    if tag == _SEQ:
+        return [_build(item) for item in node.value]
+    if tag == _INT and node.value.lstrip("-+").isdigit() and not node.value.lstrip("-+").startswith("0"):
+        return int(node.value)
+    if tag == _BOOL:
+        return _BOOLS[node.value.lower()]
+    if tag == _NULL:
+        return None
+    raise _Fallback
 
 
 def _objects(node: Any, data: Any, file: str, lines: list[str], offset: int) -> list[LintObject]:

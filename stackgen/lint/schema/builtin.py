@@ -34,6 +34,7 @@ def bundled_versions() -> tuple[str, ...]:
     return tuple(f"{a}.{b}" for a, b in sorted(found))
 
 
+@cache
 def parse_version(text: str) -> tuple[int, int] | None:
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", str(text).strip())
     return (int(m.group(1)), int(m.group(2))) if m else None
