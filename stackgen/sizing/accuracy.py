@@ -26,6 +26,10 @@ class CaseResult:
     predicted_tokens: int
     published_kv_gib: float | None
     predicted_kv_gib: float
+    #: "fit": the calibrated constants were fitted on this case; "holdout": never used
+    split: str = "fit"
+    #: why the case cannot be reconciled (kept, printed, outside the targets); "" if it counts
+    excluded: str = ""
 
     @property
     def error(self) -> float:
@@ -68,23 +72,43 @@ def evaluate(case: dict) -> CaseResult:
                       published_tokens=_published_tokens(case, result.kv_bytes_per_token),
                       predicted_tokens=result.kv_cache_tokens or 0,
                       published_kv_gib=case.get("published_kv_gib"),
-                      predicted_kv_gib=result.kv_cache_bytes_per_gpu / GiB)
+                      predicted_kv_gib=result.kv_cache_bytes_per_gpu / GiB,
+                      split=case.get("split", "fit"), excluded=" ".join(str(case.get("excluded", "")).split()))
 
 
 def evaluate_file(path: Path) -> list[CaseResult]:
     return [evaluate(case) for case in read_yaml(path)["cases"]]
 
 
+def counted(results: list[CaseResult], split: str | None = None) -> list[CaseResult]:
+    """The cases the targets apply to (not excluded), optionally one split only."""
+    return [r for r in results if not r.excluded and (split is None or r.split == split)]
+
+
 def median_abs_error(results: list[CaseResult]) -> float:
-    return statistics.median(abs(r.error) for r in results)
+    return statistics.median(abs(r.error) for r in results) if results else 0.0
+
+
+def _summary(label: str, results: list[CaseResult]) -> str:
+    if not results:
+        return f"{label:<9} no cases"
+    worst = max(abs(r.error) for r in results)
+    return (f"{label:<9} median |error| {median_abs_error(results):.2%}, max {worst:.2%} "
+            f"over {len(results)} case(s)")
 
 
 def table(results: list[CaseResult]) -> str:
-    """A plain-text table: one line per case, then the median absolute error."""
-    head = f"{'case':<28} {'gpu':<14} {'tp':>2} {'published':>10} {'predicted':>10} {'error':>7}"
+    """One line per case, then the error of the fitted, held-out and all counted cases
+    separately; excluded cases are listed with their reason."""
+    head = (f"{'case':<32} {'split':<7} {'gpu':<14} {'tp':>2} {'published':>10} "
+            f"{'predicted':>10} {'error':>8}")
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(f"{r.id:<28} {r.gpu:<14} {r.tp:>2} {r.published_tokens:>10,} "
-                     f"{r.predicted_tokens:>10,} {r.error:>+7.2%}")
-    lines.append(f"median |error|: {median_abs_error(results):.2%} over {len(results)} cases")
+        mark = " (excluded)" if r.excluded else ""
+        lines.append(f"{r.id:<32} {r.split:<7} {r.gpu:<14} {r.tp:>2} {r.published_tokens:>10,} "
+                     f"{r.predicted_tokens:>10,} {r.error:>+8.2%}{mark}")
+    lines += [_summary("fitted:", counted(results, "fit")),
+              _summary("held-out:", counted(results, "holdout")),
+              _summary("all:", counted(results))]
+    lines += [f"excluded {r.id}: {r.excluded}" for r in results if r.excluded]
     return "\n".join(lines)

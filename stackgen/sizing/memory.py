@@ -103,9 +103,16 @@ def activation_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int, seqs: 
 #: Calibrated on the published logs in tests/sizing_cases (see docs/sizing.md).
 NON_TORCH_GIB = 0.35
 NCCL_GIB = 1.9
+#: GPUs whose multi-GPU nodes are NVLink/NVSwitch (SXM): vLLM's custom all-reduce and
+#: NCCL's P2P/NVLS buffers hold ~1.9 GiB there. On PCIe cards (L4, L40S, A10G, T4,
+#: desktop GPUs) custom all-reduce is off beyond 2 GPUs and logs show 0.20-0.36 GiB of
+#: non-torch memory in total at TP 2-8 (vLLM PR #14447, issue #13061).
+NVLINK_GPUS = ("h100-80gb", "h200-141gb", "a100-80gb", "a100-40gb")
 
 
 def non_torch_bytes(gpu: GpuProfile, tp: int, pp: int) -> int:
-    """CUDA context, cuBLAS workspace and (TP/PP > 1) NCCL buffers outside torch's allocator."""
+    """CUDA context, cuBLAS workspace and (TP/PP > 1 on NVLink GPUs) NCCL / custom
+    all-reduce buffers outside torch's allocator."""
     base = NON_TORCH_GIB * GiB
-    return int(base + (NCCL_GIB * GiB if tp * pp > 1 else 0))
+    nccl = NCCL_GIB * GiB if tp * pp > 1 and gpu.id in NVLINK_GPUS else 0
+    return int(base + nccl)
