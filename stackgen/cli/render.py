@@ -1,14 +1,34 @@
-"""`stackgen render` (placeholder until the render issue lands)."""
+"""`stackgen render`: write the stack's manifests into a kustomize folder."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
 def render(
-    file: str = typer.Option("stackgen.yaml", "-f", "--file", help="The stack file."),
+    file: Path = typer.Option(Path("stackgen.yaml"), "-f", "--file", help="The stack file."),
+    output: Path = typer.Option(Path("deploy"), "-o", "--output", help="The folder to render into."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files edited since the last render."),
+    check: bool = typer.Option(False, "--check", help="Render in memory; exit 1 with a diff when the folder is out of date (CI drift gate)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Do not print the diff."),
 ) -> None:
-    """Render manifests for the stack into a folder."""
-    from stackgen.errors import InputError
+    """Render manifests for the stack into a folder (kustomization.yaml, README.md, one file per resource)."""
+    from stackgen.decide import decide
+    from stackgen.render import render_files
+    from stackgen.render import writer
+    from stackgen.spec import load_stack
 
-    raise InputError("`stackgen render` is not available in this build yet")
+    stack = load_stack(file)
+    plan = decide(stack, file.resolve().parent)
+    files = render_files(stack, plan)
+    if check:
+        writer.check(output, files)
+        typer.echo(f"{output} is up to date ({len(files)} files)", err=True)
+        return
+    changes = writer.write(output, files, force=force)
+    if changes.diff and not quiet and not changes.first:
+        typer.echo(changes.diff, nl=False)
+    typer.echo(f"rendered {len(files)} files into {output}: {len(changes.added)} added, "
+               f"{len(changes.changed)} changed, {len(changes.removed)} removed", err=True)

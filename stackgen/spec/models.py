@@ -161,6 +161,16 @@ class Images(_Model):
     triton: Annotated[str, Field(min_length=1, max_length=512)] | None = None
 
 
+class RenderOptions(_Model):
+    autoscaler: Literal["hpa", "keda"] = "hpa"
+    service_monitor: bool = False
+    network_policy: bool = True
+    storage_class: Annotated[str, AfterValidator(_dns1123)] | None = None
+    prometheus_address: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = \
+        "http://prometheus-operated.monitoring.svc:9090"
+    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = 0.9
+
+
 class Requirements(_Model):
     teams: Annotated[int, Field(ge=1, le=10_000)] = 1
     canary: bool = False
@@ -175,6 +185,7 @@ class StackSpec(_Model):
     models: Annotated[list[Model], Field(min_length=1, max_length=5000)]
     requirements: Requirements = Field(default_factory=Requirements)
     images: Images = Field(default_factory=Images)
+    render: RenderOptions = Field(default_factory=RenderOptions)
 
 
 class Stack(_Model):

@@ -1,0 +1,70 @@
+"""Resources every standalone server gets: Service, PVC, PDB, autoscaler, NetworkPolicy,
+ServiceMonitor. Each returns Rendered objects from the common/ templates."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from stackgen.render.context import ModelCtx, Rendered
+from stackgen.render.engine import render_objects
+
+
+def one(ctx: ModelCtx, kind: str, template: str, **values: Any) -> Rendered:
+    (obj,) = render_objects(template, namespace=ctx.namespace, **values)
+    return Rendered(ctx.path(kind), obj)
+
+
+def service(ctx: ModelCtx, component: str, ports: list[dict], name: str | None = None,
+            selector: dict | None = None) -> Rendered:
+    return one(ctx, "service", "common/service.yaml.j2", name=name or ctx.name,
+               labels=ctx.labels(component), selector=selector or ctx.selector, ports=ports)
+
+
+def pvc(ctx: ModelCtx, component: str, name: str, size_gib: int, shared: bool) -> Rendered:
+    opts = ctx.stack.spec.render
+    return one(ctx, "pvc", "common/pvc.yaml.j2", name=name, labels=ctx.labels(component),
+               access_modes=["ReadWriteMany" if shared else "ReadWriteOnce"],
+               storage_class=opts.storage_class, size=f"{size_gib}Gi")
+
+
+def pdb(ctx: ModelCtx, component: str) -> Rendered:
+    return one(ctx, "pdb", "common/pdb.yaml.j2", name=ctx.name, labels=ctx.labels(component),
+               selector=ctx.selector)
+
+
+def network_policy(ctx: ModelCtx, component: str, ports: list[int]) -> list[Rendered]:
+    if not ctx.stack.spec.render.network_policy:
+        return []
+    return [one(ctx, "networkpolicy", "common/networkpolicy.yaml.j2", name=ctx.name,
+                labels=ctx.labels(component), selector=ctx.selector,
+                ports=[{"protocol": "TCP", "port": p} for p in ports])]
+
+
+def service_monitor(ctx: ModelCtx, component: str, port: str) -> list[Rendered]:
+    if not ctx.stack.spec.render.service_monitor:
+        return []
+    return [one(ctx, "servicemonitor", "common/servicemonitor.yaml.j2", name=ctx.name,
+                labels=ctx.labels(component), selector=ctx.selector, port=port)]
+
+
+def autoscaler(ctx: ModelCtx, component: str, target_kind: str, metric: dict[str, Any]) -> list[Rendered]:
+    """HPA (autoscaling/v2, custom per-pod metric) or KEDA ScaledObject (Prometheus query).
+
+    None when the replica count is fixed.
+    """
+    m = ctx.m
+    if m.replicas_max <= max(m.replicas_min, 1) and m.replicas_min > 0:
+        return []
+    api = "leaderworkerset.x-k8s.io/v1" if target_kind == "LeaderWorkerSet" else "apps/v1"
+    common = dict(name=ctx.name, labels=ctx.labels(component), target_api=api,
+                  target_kind=target_kind, target=ctx.name,
+                  min_replicas=max(m.replicas_min, 1), max_replicas=max(m.replicas_max, 1))
+    if ctx.stack.spec.render.autoscaler == "keda":
+        return [one(ctx, "scaledobject", "common/scaledobject.yaml.j2",
+                    prometheus=ctx.stack.spec.render.prometheus_address,
+                    query=metric["query"], threshold=str(metric["threshold"]), **common)]
+    return [one(ctx, "hpa", "common/hpa.yaml.j2", metric=metric["name"],
+                target_value=str(metric["threshold"]),
+                annotations={"stackgen.dev/metric-source": metric["query"]},
+                scale_up_period=max(60, int(math.ceil(m.cold_start_seconds / 60) * 60)), **common)]

@@ -1,0 +1,75 @@
+"""What every builder needs about one model: names, labels, placement, images, options."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from stackgen import __version__
+from stackgen.decide.plan import ModelPlan, Plan
+from stackgen.render.names import base_labels, safe_name, selector_labels
+from stackgen.render.placement import pod_placement
+from stackgen.spec.models import Model, Stack
+
+RUNTIME_IMAGE = f"ghcr.io/stackgen-dev/stackgen-runtime:v{__version__}"
+TRITON_RELEASE = "25.01"
+TRITON_IMAGES = {
+    None: f"nvcr.io/nvidia/tritonserver:{TRITON_RELEASE}-py3",
+    "vllm": f"nvcr.io/nvidia/tritonserver:{TRITON_RELEASE}-vllm-python-py3",
+    "tensorrtllm": f"nvcr.io/nvidia/tritonserver:{TRITON_RELEASE}-trtllm-python-py3",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    path: str                # relative to the output folder
+    obj: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelCtx:
+    stack: Stack
+    plan: Plan
+    m: ModelPlan
+    spec: Model
+
+    @property
+    def name(self) -> str:
+        return safe_name(self.stack.name, self.m.name, limit=45)  # KServe adds "-predictor-..."
+
+    @property
+    def namespace(self) -> str:
+        return self.stack.namespace
+
+    def labels(self, component: str) -> dict[str, str]:
+        labels = base_labels(self.stack.name, self.m.name, component)
+        labels["stackgen.dev/team"] = self.m.team
+        return labels
+
+    @property
+    def selector(self) -> dict[str, str]:
+        return selector_labels(self.stack.name, self.m.name)
+
+    @property
+    def placement(self) -> dict[str, Any]:
+        pool = self.stack.pool(self.m.node_pool) if self.m.node_pool else None
+        return pod_placement(pool, self.stack.spec.cluster.provider)
+
+    @property
+    def runtime_image(self) -> str:
+        return self.stack.spec.images.runtime or RUNTIME_IMAGE
+
+    def triton_image(self, backend: str | None) -> str:
+        if self.stack.spec.images.triton:
+            return self.stack.spec.images.triton
+        return TRITON_IMAGES.get(backend if backend in ("vllm", "tensorrtllm") else None)
+
+    def path(self, kind: str, suffix: str = "") -> str:
+        return f"models/{self.m.name}/{kind}{suffix}.yaml"
+
+
+def content_hash(data: Any) -> str:
+    """A pod-template annotation that changes when mounted configuration changes."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,53 @@
+"""The template engine: jinja2 in a sandbox, StrictUndefined, and every `{{ value }}`
+emitted as JSON (a YAML flow scalar), so no value from the stack file can add a key,
+break the document structure or run template code. Rendered text is parsed back and
+checked as data before anything is written."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from ruamel.yaml import YAML
+
+from stackgen.resources import templates_dir
+
+
+class RenderError(Exception):
+    """A template produced something that is not the expected Kubernetes object."""
+
+
+def _as_data(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, sort_keys=False)
+
+
+@cache
+def environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(str(templates_dir())),
+        undefined=StrictUndefined,
+        finalize=_as_data,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def render_text(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def render_objects(template: str, **context: Any) -> list[dict[str, Any]]:
+    """Render a template of one or more YAML documents and parse them back."""
+    text = render_text(template, **context)
+    docs = [d for d in YAML(typ="safe", pure=True).load_all(text) if d is not None]
+    for doc in docs:
+        if not (isinstance(doc, dict) and isinstance(doc.get("metadata"), dict)
+                and doc.get("apiVersion") and doc.get("kind") and doc["metadata"].get("name")):
+            raise RenderError(f"{template} did not render a Kubernetes object")
+    return docs

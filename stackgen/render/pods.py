@@ -1,0 +1,124 @@
+"""Pod and container building blocks shared by Deployments, LeaderWorkerSets and KServe
+predictors: resources, probes sized from the plan's cold start, secure defaults, volumes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from stackgen.decide.plan import ModelPlan
+
+GIB = 1024**3
+HF_TOKEN_SECRET = "hf-token"
+STORAGE_SECRET = "model-storage-credentials"
+CACHE_MOUNT = "/models-cache"
+
+
+def pod_security() -> dict[str, Any]:
+    return {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def container_security() -> dict[str, Any]:
+    return {"allowPrivilegeEscalation": False, "privileged": False,
+            "capabilities": {"drop": ["ALL"]}}
+
+
+def weights_gib(plan: ModelPlan) -> float:
+    return plan.weight_bytes / GIB
+
+
+def shm_gib(plan: ModelPlan) -> int:
+    """/dev/shm for NCCL between tensor-parallel ranks (vLLM) or the Python backend (Triton)."""
+    if plan.server == "triton":
+        return 2 if plan.backend in ("python", "vllm", "tensorrtllm") else 1
+    return 0 if plan.tensor_parallel_size <= 1 else min(32, 4 * plan.tensor_parallel_size)
+
+
+def resources(plan: ModelPlan) -> dict[str, Any]:
+    """Requests and limits: GPUs requested = limited; CPU and memory sized from the model."""
+    gpus = plan.gpus_per_replica if plan.gpu_resource else 0
+    per_pod_weights = weights_gib(plan) / max(plan.pipeline_parallel_size, 1)
+    if plan.kind == "llm":
+        cpu = 2 + 4 * max(gpus, 1)
+        memory = max(16, math.ceil(per_pod_weights * 1.2 + 8))
+    else:
+        cpu = 2 if gpus else 4
+        memory = max(4, math.ceil(per_pod_weights * 2 + 4))
+    memory += shm_gib(plan)
+    requests: dict[str, Any] = {"cpu": str(cpu), "memory": f"{memory}Gi"}
+    limits: dict[str, Any] = {"cpu": str(cpu * 2), "memory": f"{memory}Gi"}
+    if gpus:
+        requests[plan.gpu_resource] = str(gpus)
+        limits[plan.gpu_resource] = str(gpus)
+    return {"requests": requests, "limits": limits}
+
+
+def startup_budget_seconds(plan: ModelPlan) -> int:
+    """Time the startup probe allows: three times the cold-start estimate, at least 10 min."""
+    return int(max(600, math.ceil(plan.cold_start_seconds * 3 / 60) * 60))
+
+
+def probes(plan: ModelPlan, port: str, ready_path: str, live_path: str) -> dict[str, Any]:
+    period = 10
+    return {
+        "startupProbe": {"httpGet": {"path": ready_path, "port": port}, "periodSeconds": period,
+                         "timeoutSeconds": 5,
+                         "failureThreshold": startup_budget_seconds(plan) // period},
+        "readinessProbe": {"httpGet": {"path": ready_path, "port": port}, "periodSeconds": period,
+                           "timeoutSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {"httpGet": {"path": live_path, "port": port}, "periodSeconds": 30,
+                          "timeoutSeconds": 10, "failureThreshold": 5},
+    }
+
+
+def model_env(plan: ModelPlan) -> list[dict[str, Any]]:
+    """Credentials come from Secrets (optional, so public models need none)."""
+    env: list[dict[str, Any]] = [
+        {"name": "HF_HOME", "value": f"{CACHE_MOUNT}/hf"},
+        {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {
+            "name": HF_TOKEN_SECRET, "key": "token", "optional": True}}},
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "DO_NOT_TRACK", "value": "1"},
+    ]
+    if plan.source.startswith(("s3://", "gs://")):
+        env.append({"name": "STACKGEN_STORAGE_SECRET", "value": STORAGE_SECRET})
+    return env
+
+
+def env_from(plan: ModelPlan) -> list[dict[str, Any]]:
+    if plan.source.startswith(("s3://", "gs://")):
+        return [{"secretRef": {"name": STORAGE_SECRET, "optional": True}}]
+    return []
+
+
+def pvc_source(source: str) -> tuple[str, str] | None:
+    """pvc://claim/sub/path -> ('claim', 'sub/path')."""
+    if not source.startswith("pvc://"):
+        return None
+    claim, _, sub = source[len("pvc://"):].strip("/").partition("/")
+    return claim, sub
+
+
+def shm_volume(plan: ModelPlan) -> list[dict[str, Any]]:
+    size = shm_gib(plan)
+    if not size:
+        return []
+    return [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{size}Gi"}}]
+
+
+def pod_spec(containers: list[dict], volumes: list[dict], placement: dict[str, Any],
+             grace: int = 60, init: list[dict] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": grace,
+        "securityContext": pod_security(),
+    }
+    if init:
+        spec["initContainers"] = init
+    spec["containers"] = containers
+    if volumes:
+        spec["volumes"] = volumes
+    spec.update(placement)
+    return spec

@@ -1,0 +1,146 @@
+"""Triton standalone, one server per model: a model repository (config.pbtxt, model.json
+for the vLLM backend) in a ConfigMap, an init step that brings the model files from the
+stack's source, a Deployment (http 8000, grpc 8001, metrics 8002), Service, autoscaler on
+queue time, PDB, NetworkPolicy, ServiceMonitor."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from stackgen.render import common, pods
+from stackgen.render.context import ModelCtx, Rendered, content_hash
+from stackgen.render.engine import render_objects
+
+PORTS = {"http": 8000, "grpc": 8001, "metrics": 8002}
+REPO = "/models"
+MAX_BATCH = {"embedding": 64, "reranker": 64, "vision": 32, "speech": 8, "tabular": 4096,
+             "other": 16, "llm": 0}
+FIL_MODEL_TYPE = {"xgboost": "xgboost_json", "sklearn": "treelite_checkpoint"}
+
+
+def _q(text: str) -> str:
+    """A protobuf text-format string literal."""
+    return json.dumps(str(text))
+
+
+def config_pbtxt(ctx: ModelCtx) -> str:
+    m = ctx.m
+    lines = [f"name: {_q(m.name)}", f"backend: {_q(m.backend)}"]
+    batch = MAX_BATCH.get(m.kind, 16)
+    lines.append(f"max_batch_size: {batch}")
+    if batch:
+        lines.append("dynamic_batching { max_queue_delay_microseconds: 200 }")
+    kind = "KIND_MODEL" if m.backend in ("vllm", "tensorrtllm") else (
+        "KIND_GPU" if m.gpu else "KIND_CPU")
+    lines.append(f"instance_group [{{ count: 1, kind: {kind} }}]")
+    if m.backend == "fil":
+        lines += ['parameters { key: "model_type" value: { string_value: '
+                  f'{_q(FIL_MODEL_TYPE.get(m.framework or "xgboost", "xgboost_json"))} }} }}',
+                  'parameters { key: "output_class" value: { string_value: "false" } }']
+    if m.backend in ("pytorch", "python"):
+        lines.append("# the pytorch and python backends cannot infer inputs/outputs: declare "
+                     "them in an overlay of this ConfigMap")
+    return "\n".join(lines) + "\n"
+
+
+def model_json(ctx: ModelCtx) -> str:
+    """Triton's vLLM backend: the engine arguments for the LLM (unifiedApi)."""
+    m = ctx.m
+    source = m.source.removeprefix("hf://") if m.source.startswith("hf://") else f"{REPO}/{m.name}/1"
+    args: dict[str, Any] = {"model": source, "tensor_parallel_size": m.tensor_parallel_size,
+                            "gpu_memory_utilization": ctx.stack.spec.render.gpu_memory_utilization,
+                            "disable_log_requests": True}
+    if m.max_model_len:
+        args["max_model_len"] = m.max_model_len
+    if m.quantization and m.quantization != "none":
+        args["quantization"] = m.quantization
+    return json.dumps(args, indent=2, sort_keys=True) + "\n"
+
+
+def repository_files(ctx: ModelCtx) -> dict[str, str]:
+    files = {"config.pbtxt": config_pbtxt(ctx)}
+    if ctx.m.backend == "vllm":
+        files["model.json"] = model_json(ctx)
+    return files
+
+
+def _fetch_init(ctx: ModelCtx) -> list[dict[str, Any]]:
+    """Copy the repository files and bring the model's files into /models/<name>/1."""
+    m = ctx.m
+    needs_download = not (m.backend == "vllm" and m.source.startswith("hf://")) and not pods.pvc_source(m.source)
+    command = ["stackgen-runtime-fetch", "--config-dir", "/etc/stackgen/repository",
+               "--dest", f"{REPO}/{m.name}"]
+    if needs_download:
+        command += ["--source", m.source]
+    return [{"name": "model-repository", "image": ctx.runtime_image, "command": command,
+             "env": pods.model_env(m), **({"envFrom": pods.env_from(m)} if pods.env_from(m) else {}),
+             "resources": {"requests": {"cpu": "1", "memory": "2Gi"},
+                           "limits": {"cpu": "2", "memory": "4Gi"}},
+             "volumeMounts": [{"name": "repository-config", "mountPath": "/etc/stackgen/repository",
+                               "readOnly": True},
+                              {"name": "model-repository", "mountPath": REPO},
+                              {"name": "tmp", "mountPath": "/tmp"}],
+             "securityContext": pods.container_security()}]
+
+
+def _container(ctx: ModelCtx, mounts: list[dict]) -> dict[str, Any]:
+    args = ["tritonserver", f"--model-repository={REPO}", f"--http-port={PORTS['http']}",
+            f"--grpc-port={PORTS['grpc']}", f"--metrics-port={PORTS['metrics']}",
+            "--exit-timeout-secs=30", "--log-verbose=0"]
+    return {"name": "triton", "image": ctx.triton_image(ctx.m.backend),
+            "imagePullPolicy": "IfNotPresent", "command": args[:1], "args": args[1:],
+            "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in PORTS.items()],
+            "env": pods.model_env(ctx.m), "resources": pods.resources(ctx.m),
+            **pods.probes(ctx.m, "http", "/v2/health/ready", "/v2/health/live"),
+            "volumeMounts": mounts, "securityContext": pods.container_security()}
+
+
+def _volumes(ctx: ModelCtx, config_name: str) -> tuple[list[dict], list[dict]]:
+    volumes = [{"name": "repository-config", "configMap": {"name": config_name}},
+               {"name": "model-repository", "emptyDir": {}},
+               {"name": "model-cache", "emptyDir": {}},
+               {"name": "tmp", "emptyDir": {"sizeLimit": "2Gi"}}] + pods.shm_volume(ctx.m)
+    mounts = [{"name": "model-repository", "mountPath": REPO},
+              {"name": "model-cache", "mountPath": pods.CACHE_MOUNT},
+              {"name": "tmp", "mountPath": "/tmp"}, {"name": "dshm", "mountPath": "/dev/shm"}]
+    claim = pods.pvc_source(ctx.m.source)
+    if claim:
+        volumes.append({"name": "model-source", "persistentVolumeClaim": {
+            "claimName": claim[0], "readOnly": True}})
+        mounts.append({"name": "model-source", "mountPath": f"{REPO}/{ctx.m.name}/1",
+                       "subPath": claim[1], "readOnly": True})
+    return volumes, mounts
+
+
+def build(ctx: ModelCtx) -> list[Rendered]:
+    files = repository_files(ctx)
+    config_name = f"{ctx.name}-repository"
+    (config,) = render_objects("common/configmap.yaml.j2", name=config_name,
+                               namespace=ctx.namespace, labels=ctx.labels("triton"), data=files)
+    volumes, mounts = _volumes(ctx, config_name)
+    pod = pods.pod_spec([_container(ctx, mounts)], volumes, ctx.placement, grace=45,
+                        init=_fetch_init(ctx))
+    (deployment,) = render_objects(
+        "common/deployment.yaml.j2", name=ctx.name, namespace=ctx.namespace,
+        labels=ctx.labels("triton"), selector=ctx.selector, replicas=max(ctx.m.replicas_min, 1),
+        progress_deadline=pods.startup_budget_seconds(ctx.m) + 300,
+        strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        pod_annotations={"stackgen.dev/config-hash": content_hash(files)}, pod=pod)
+    ports = [{"name": n, "port": p, "targetPort": n, "protocol": "TCP"} for n, p in PORTS.items()]
+    out = [Rendered(ctx.path("configmap"), config), Rendered(ctx.path("deployment"), deployment),
+           common.service(ctx, "triton", ports)]
+    out += common.autoscaler(ctx, "triton", "Deployment", _metric(ctx))
+    out.append(common.pdb(ctx, "triton"))
+    out += common.network_policy(ctx, "triton", list(PORTS.values()))
+    out += common.service_monitor(ctx, "triton", "metrics")
+    return out
+
+
+def _metric(ctx: ModelCtx) -> dict[str, Any]:
+    sel = f'namespace="{ctx.namespace}",model="{ctx.m.name}"'
+    query = (f"sum(rate(nv_inference_queue_duration_us{{{sel}}}[1m])) / "
+             f"clamp_min(sum(rate(nv_inference_request_success{{{sel}}}[1m])), 1)")
+    slo = ctx.spec.slo.tightest_ms
+    threshold_us = int(min(100_000, slo * 1000 * 0.2) if slo else 50_000)
+    return {"name": "triton_queue_time_per_request_us", "query": query, "threshold": threshold_us}
