@@ -119,12 +119,13 @@ def write_settings(path: Path, document: dict) -> Path:
 
 
 def start_server(settings_file: Path, log: Path, served_name: str, port: int,
-                 argv: list[str] | None = None) -> Server:
+                 argv: list[str] | None = None, extra_env: dict[str, str] | None = None) -> Server:
     """Starts stackgen-runtime (or `argv`, e.g. the bare vLLM server) and waits for /health."""
     out = log.open("wb")
     argv = argv or [str(RUNTIME_BIN), "--config", str(settings_file)]
     proc = subprocess.Popen(argv,
-                            stdout=out, stderr=subprocess.STDOUT, env=runtime_env(),
+                            stdout=out, stderr=subprocess.STDOUT,
+                            env=runtime_env(**(extra_env or {})),
                             start_new_session=True)
     server = Server(proc, f"http://127.0.0.1:{port}", log, served_name)
     wait_ready(server)
