@@ -109,8 +109,11 @@ def _split_script(script: str) -> list[list[str]]:
     return [[t for t in seg if t != "exec"] for seg in out if seg]
 
 
-def detect_server(container: dict) -> ServerInfo | None:
+def detect_server(container: dict, runtime: str | None = None) -> ServerInfo | None:
+    """The model server a container runs; `runtime` names it when only args are given."""
     argv = argv_of(container)
+    if runtime == "kserve-huggingface" and not container.get("command"):
+        return _vllm_like(runtime, argv, 8080)
     repo = image_repo(container.get("image"))
     for seg in segments(argv):
         info = _from_command(seg)

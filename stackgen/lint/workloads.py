@@ -64,6 +64,7 @@ class Container:
     data: dict
     path: tuple
     init: bool = False
+    runtime: str | None = None  # the server KServe runs for a `predictor.model` (by modelFormat)
 
     @property
     def name(self) -> str:
@@ -71,7 +72,7 @@ class Container:
 
     @cached_property
     def server(self) -> ServerInfo | None:
-        return detect_server(self.data)
+        return detect_server(self.data, self.runtime)
 
     def resources(self, section: str) -> dict:
         return mapping(mapping(self.data.get("resources")).get(section))
@@ -135,11 +136,6 @@ class PodTemplate:
             return sum(c.gpus() for c in _containers(worker, ("x",)))
         return self.gpus()
 
-    def pod_annotations(self) -> dict:
-        meta = self.spec.get("metadata") if self.kserve else _get(self.obj.data, self.path[:-1] + ("metadata",))
-        ann = mapping(meta).get("annotations")
-        return ann if isinstance(ann, dict) else {}
-
 
 def _get(data: Any, path: tuple) -> Any:
     for part in path:
@@ -152,6 +148,16 @@ def _get(data: Any, path: tuple) -> Any:
 def _containers(spec: dict, path: tuple, key: str = "containers") -> list[Container]:
     return [Container(c, path + (key, i), init=key == "initContainers")
             for i, c in enumerate(seq(spec.get(key))) if isinstance(c, dict)]
+
+
+def _kserve_runtime(component: dict, key: str) -> str | None:
+    """`kserve-huggingface` for a Hugging Face model without an image of its own."""
+    spec = component[key]
+    fmt = mapping(spec.get("modelFormat")).get("name") if key == "model" else key
+    runtime = str(spec.get("runtime") or "")
+    if fmt == "huggingface" and not spec.get("image") and runtime in ("", "kserve-huggingfaceserver"):
+        return "kserve-huggingface"
+    return None
 
 
 def pod_templates(obj: LintObject) -> list[PodTemplate]:
@@ -169,8 +175,8 @@ def pod_templates(obj: LintObject) -> list[PodTemplate]:
         pod = PodTemplate(obj, label, spec, path, _containers(spec, path),
                           _containers(spec, path, "initContainers"))
         if obj.kind == "InferenceService":
-            pod.containers.extend(Container(spec[k], path + (k,)) for k in KSERVE_CONTAINER_KEYS
-                                  if isinstance(spec.get(k), dict))
+            pod.containers.extend(Container(spec[k], path + (k,), runtime=_kserve_runtime(spec, k))
+                                  for k in KSERVE_CONTAINER_KEYS if isinstance(spec.get(k), dict))
         pods.append(pod)
     obj._pods = pods  # type: ignore[attr-defined]
     return pods
