@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+CRDS = (REPO / ".." / "shared" / "crds").resolve()
+
+
+@pytest.fixture
+def stackgen_cli():
+    """Run the real `stackgen` console entry point in a subprocess."""
+
+    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        env = {**os.environ, "NO_COLOR": "1"}
+        env.pop("STACKGEN_DEBUG", None)
+        return subprocess.run([sys.executable, "-m", "stackgen.cli.main", *args], cwd=cwd or REPO,
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def crds() -> Path:
+    if not CRDS.is_dir():
+        pytest.skip(f"CRDs not found at {CRDS}")
+    return CRDS
