@@ -78,6 +78,10 @@ def _parse(data: Any, path: Path) -> LintConfig:
     if "kubernetesVersion" in data:
         cfg.kubernetes_version = str(data["kubernetesVersion"])
     cfg.crds = [(path.parent / p) for p in _strings(data, "crds", path)]
+    for i, crd in enumerate(cfg.crds):
+        if not crd.exists():
+            raise _fail(path, f"crds[{i}]", f"{crd} does not exist",
+                        "give CRD files or folders relative to this config file")
     cfg.ignore_paths = _strings(data, "ignorePaths", path)
     if "failOn" in data:
         cfg.fail_on = _severity(data["failOn"], path, "failOn")

@@ -123,3 +123,17 @@ def test_ignore_annotation_all(stackgen_cli, tmp_path) -> None:
                               "metadata: {name: big, annotations: {lint.stackgen.dev/ignore: all}}")
     (tmp_path / "pod.yaml").write_text(text)
     assert stackgen_cli("lint", "pod.yaml", cwd=tmp_path).returncode == 0
+
+
+def test_example_config_works(stackgen_cli, crds) -> None:
+    proc = stackgen_cli("lint", str(CORPUS), "--config", "examples/.stackgen-lint.yaml", "--format", "json")
+    doc = json.loads(proc.stdout)
+    names = {f["name"] for f in doc["findings"]}
+    assert "image-latest-tag" not in names and "schema-missing" not in names
+    assert {f["severity"] for f in doc["findings"] if f["name"] == "vllm-service-links"} == {"info"}
+
+
+def test_config_crd_path_must_exist(stackgen_cli, tmp_path) -> None:
+    (tmp_path / ".stackgen-lint.yaml").write_text("crds: [missing-crds/]\n")
+    proc = stackgen_cli("lint", str(CLEAN), cwd=tmp_path)
+    assert proc.returncode == 2 and ".stackgen-lint.yaml" in proc.stderr and "crds[0]" in proc.stderr
