@@ -44,3 +44,7 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis
+
+golden: venv
+	@for e in llm-only hybrid platform; do \
+	  $(BIN)/stackgen render -q --force -f examples/$$e/stackgen.yaml -o tests/golden/$$e || exit 1; done

@@ -81,8 +81,6 @@ def model_env(plan: ModelPlan) -> list[dict[str, Any]]:
         {"name": "HOME", "value": "/tmp"},
         {"name": "DO_NOT_TRACK", "value": "1"},
     ]
-    if plan.source.startswith(("s3://", "gs://")):
-        env.append({"name": "STACKGEN_STORAGE_SECRET", "value": STORAGE_SECRET})
     return env
 
 

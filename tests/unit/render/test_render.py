@@ -1,0 +1,149 @@
+"""`stackgen render`: every example renders to the committed golden folder, validates against
+the Kubernetes schema and the real CRDs, builds with kustomize, and stays byte-identical."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+from ruamel.yaml import YAML
+
+from stackgen.decide import decide
+from stackgen.render import render_files
+from stackgen.spec import load_stack
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = ["llm-only", "hybrid", "platform"]
+K8S_VERSION = "1.33"
+
+
+def files_for(example: str) -> dict[str, str]:
+    path = ROOT / "examples" / example / "stackgen.yaml"
+    stack = load_stack(path)
+    return render_files(stack, decide(stack, path.parent))
+
+
+def objects(files: dict[str, str]) -> list[tuple[str, dict]]:
+    return [(rel, doc) for rel, text in files.items() if rel.endswith(".yaml") and rel != "kustomization.yaml"
+            for doc in YAML(typ="safe").load_all(text) if doc]
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_matches_golden(example: str) -> None:
+    """Regenerate with `make golden` when a change to the output is intended."""
+    golden = ROOT / "tests" / "golden" / example
+    files = files_for(example)
+    on_disk = {str(p.relative_to(golden)): p.read_text() for p in golden.rglob("*")
+               if p.is_file() and ".stackgen" not in p.parts and "overlays" not in p.parts}
+    assert sorted(on_disk) == sorted(files)
+    for rel, text in files.items():
+        assert on_disk[rel] == text, f"{example}/{rel} differs from the golden file"
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_deterministic(example: str) -> None:
+    assert files_for(example) == files_for(example)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_objects_validate_against_schemas(example: str, crd_schemas) -> None:
+    for rel, obj in objects(files_for(example)):
+        group, _, version = obj["apiVersion"].rpartition("/")
+        validator = crd_schemas.get((group, version, obj["kind"]))
+        if validator is not None:
+            errors = [e.message for e in validator.iter_errors(obj)]
+            assert not errors, f"{rel}: {errors[:3]}"
+        else:
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/managed-by"] == "stackgen", rel
+        assert labels["app.kubernetes.io/part-of"] == load_stack(
+            ROOT / "examples" / example / "stackgen.yaml").name
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_kustomization_lists_exactly_the_resources(example: str, tmp_path: Path) -> None:
+    files = files_for(example)
+    kustomization = YAML(typ="safe").load(files["kustomization.yaml"])
+    resources = {rel for rel in files if rel.endswith(".yaml") and rel != "kustomization.yaml"}
+    assert set(kustomization["resources"]) == resources
+    kubectl = shutil.which("kubectl")
+    if kubectl:
+        for rel, text in files.items():
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).write_text(text)
+        built = subprocess.run([kubectl, "kustomize", str(tmp_path)], capture_output=True,
+                               text=True, check=True).stdout
+        assert len([d for d in YAML(typ="safe").load_all(built) if d]) == len(resources)
+
+
+def by_kind(files: dict[str, str], kind: str, model: str) -> dict:
+    return next(o for rel, o in objects(files) if o["kind"] == kind and f"models/{model}/" in rel)
+
+
+def test_vllm_deployment_is_production_grade() -> None:
+    files = files_for("hybrid")
+    dep = by_kind(files, "Deployment", "chat")
+    pod = dep["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    limits, requests = c["resources"]["limits"], c["resources"]["requests"]
+    assert limits["nvidia.com/gpu"] == requests["nvidia.com/gpu"] and int(limits["nvidia.com/gpu"]) >= 2
+    assert not c["image"].endswith(":latest") and ":" in c["image"]
+    assert c["startupProbe"]["failureThreshold"] * c["startupProbe"]["periodSeconds"] >= 600
+    assert c["readinessProbe"]["httpGet"]["path"] == "/health"
+    shm = next(v for v in pod["volumes"] if v["name"] == "dshm")
+    assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": shm["emptyDir"]["sizeLimit"]}
+    token = next(e for e in c["env"] if e["name"] == "HF_TOKEN")
+    assert token["valueFrom"]["secretKeyRef"]["name"] == "hf-token"
+    assert pod["enableServiceLinks"] is False and "hostNetwork" not in pod and "hostIPC" not in pod
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["nodeSelector"] == {"eks.amazonaws.com/nodegroup": "h100"}
+    assert any(t["key"] == "nvidia.com/gpu" for t in pod["tolerations"])
+    engine = YAML(typ="safe").load(by_kind(files, "ConfigMap", "chat")["data"]["engine.yaml"])
+    assert engine["tensorParallelSize"] == int(limits["nvidia.com/gpu"])
+    assert engine["model"] == "hf://meta-llama/Llama-3.1-70B-Instruct"
+
+
+def test_single_gpu_model_has_no_shm_and_cpu_model_avoids_gpu_nodes() -> None:
+    files = files_for("hybrid")
+    vision = by_kind(files, "Deployment", "vision")["spec"]["template"]["spec"]
+    assert vision["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    fraud = by_kind(files, "Deployment", "fraud")["spec"]["template"]["spec"]
+    assert "nvidia.com/gpu" not in fraud["containers"][0]["resources"]["limits"]
+    assert "tolerations" not in fraud
+    terms = fraud["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    keys = {e["key"]: e["operator"] for e in terms["nodeSelectorTerms"][0]["matchExpressions"]}
+    assert keys["nvidia.com/gpu.present"] == "DoesNotExist"
+
+
+def test_triton_model_repository() -> None:
+    files = files_for("hybrid")
+    config = by_kind(files, "ConfigMap", "fraud")["data"]["config.pbtxt"]
+    assert 'backend: "fil"' in config and "KIND_CPU" in config
+    embed = by_kind(files, "ConfigMap", "embed")["data"]["config.pbtxt"]
+    assert 'backend: "onnxruntime"' in embed and "KIND_GPU" in embed and "dynamic_batching" in embed
+    pod = by_kind(files, "Deployment", "embed")["spec"]["template"]["spec"]
+    ports = {p["name"]: p["containerPort"] for p in pod["containers"][0]["ports"]}
+    assert ports == {"http": 8000, "grpc": 8001, "metrics": 8002}
+    assert pod["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert pod["initContainers"][0]["command"][-1] == "s3://models/resnet50" or \
+        "hf://BAAI/bge-large-en-v1.5" in pod["initContainers"][0]["command"]
+
+
+def test_kserve_platform() -> None:
+    files = files_for("platform")
+    isvc = by_kind(files, "InferenceService", "assistant")
+    predictor = isvc["spec"]["predictor"]
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Serverless"
+    assert int(isvc["metadata"]["annotations"]["serving.knative.dev/progress-deadline"][:-1]) >= 600
+    assert predictor["model"]["runtime"] == "stackgen-vllm"
+    assert predictor["minReplicas"] == 0 and predictor["canaryTrafficPercent"] == 10
+    assert predictor["model"]["storageUri"] == "hf://Qwen/Qwen3-32B"
+    assert predictor["nodeSelector"] == {"kubernetes.azure.com/agentpool": "h100"}
+    runtimes = {o["metadata"]["name"] for _, o in objects(files) if o["kind"] == "ServingRuntime"}
+    assert runtimes == {"stackgen-vllm", "stackgen-triton"}
+    embed = by_kind(files, "InferenceService", "embedder")["spec"]["predictor"]["model"]
+    assert (embed["runtime"], embed["modelFormat"]["name"]) == ("stackgen-triton", "onnx")
