@@ -114,6 +114,8 @@ def detect_server(container: dict, runtime: str | None = None) -> ServerInfo | N
     argv = argv_of(container)
     if runtime == "kserve-huggingface" and not container.get("command"):
         return _vllm_like(runtime, argv, 8080)
+    if runtime == "vllm" and not container.get("command"):
+        return _stackgen_runtime(argv) if "--" in argv else _vllm_like("vllm", argv, 8080)
     repo = image_repo(container.get("image"))
     for seg in segments(argv):
         info = _from_command(seg)

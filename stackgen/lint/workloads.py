@@ -151,13 +151,16 @@ def _containers(spec: dict, path: tuple, key: str = "containers") -> list[Contai
 
 
 def _kserve_runtime(component: dict, key: str) -> str | None:
-    """`kserve-huggingface` for a Hugging Face model without an image of its own."""
+    """The server a `predictor.model` runs, from its modelFormat: KServe's Hugging Face
+    server, or a vLLM runtime (whose engine args the model's `args` carry)."""
     spec = component[key]
     fmt = mapping(spec.get("modelFormat")).get("name") if key == "model" else key
     runtime = str(spec.get("runtime") or "")
-    if fmt == "huggingface" and not spec.get("image") and runtime in ("", "kserve-huggingfaceserver"):
+    if spec.get("image"):
+        return None  # a container of its own: recognised by image and command
+    if fmt == "huggingface" and runtime in ("", "kserve-huggingfaceserver"):
         return "kserve-huggingface"
-    return None
+    return "vllm" if fmt == "vllm" else None
 
 
 def pod_templates(obj: LintObject) -> list[PodTemplate]:

@@ -40,7 +40,9 @@ def _tolerates_gpu(pod: PodTemplate) -> bool:
     for tol in seq(pod.spec.get("tolerations")):
         tol = mapping(tol)
         key = str(tol.get("key") or "")
-        if (not key and tol.get("operator") == "Exists") or "gpu" in key.lower():
+        # nvidia.com/gpu, amd.com/gpu, AKS's sku=gpu, GKE's cloud.google.com/gke-accelerator...
+        mentions = f"{key}={tol.get('value') or ''}".lower()
+        if (not key and tol.get("operator") == "Exists") or "gpu" in mentions or "accelerator" in mentions:
             return True
     return False
 
