@@ -73,7 +73,8 @@ def argv_of(container: dict) -> list[str]:
             argv.extend(str(v) for v in value if v is not None)
         elif value is not None:
             argv.append(str(value))
-    env = {str(e.get("name")): str(e.get("value")) for e in container.get("env") or []
+    env_list = container.get("env") if isinstance(container.get("env"), list) else []
+    env = {str(e.get("name")): str(e.get("value")) for e in env_list
            if isinstance(e, dict) and e.get("value") is not None}
     return [_expand(a, env) for a in argv]
 

@@ -41,7 +41,7 @@ def _serves_model(obj: LintObject) -> bool:
                   "the startup floor).")
 def knative_progress_deadline(obj: LintObject, ctx: dict) -> Iterator[Hit]:
     ann = obj.annotations()
-    if ann.get("serving.kserve.io/deploymentMode") in RAW_MODES or not _serves_model(obj):
+    if str(ann.get("serving.kserve.io/deploymentMode")) in RAW_MODES or not _serves_model(obj):
         return
     predictor_ann = mapping(get(obj.data, "spec", "predictor", "annotations"))
     floor = ctx.get("startupBudgetSeconds", DEFAULT_BUDGET)

@@ -7,7 +7,7 @@ from typing import Iterator
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
 from stackgen.lint.rules._util import VLLM_LIKE, servers, shm_mount
-from stackgen.lint.workloads import Container, PodTemplate, mapping
+from stackgen.lint.workloads import Container, PodTemplate, mapping, seq
 
 KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
          "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime")
@@ -46,7 +46,7 @@ def shm_missing(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
       remediation="Set `emptyDir.sizeLimit` (e.g. 16Gi for 8-way tensor parallelism).")
 def shm_size_limit_missing(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
     shm_volumes = {str(m.get("name")) for c in pod.containers if (m := shm_mount(c))}
-    for i, volume in enumerate(pod.spec.get("volumes") or []):
+    for i, volume in enumerate(seq(pod.spec.get("volumes"))):
         volume = mapping(volume)
         empty = volume.get("emptyDir")
         if str(volume.get("name")) in shm_volumes and isinstance(empty, dict) \

@@ -6,8 +6,8 @@ from typing import Iterator
 
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
-from stackgen.lint.rules._util import VLLM_LIKE, arg_path, servers
-from stackgen.lint.workloads import Container, PodTemplate
+from stackgen.lint.rules._util import VLLM_LIKE, arg_path, get, servers
+from stackgen.lint.workloads import Container, PodTemplate, mapping
 
 KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
          "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime")
@@ -36,7 +36,7 @@ def _available(pod: PodTemplate, c: Container) -> int:
                     "one pod's GPUs and use PP for the nodes.",
       remediation="Make the GPU limit equal to TP x PP (x DP), or lower the parallel sizes.")
 def tp_exceeds_gpus(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
-    if pod.kind == "InferenceService" and "workerSpec" in pod.obj.data.get("spec", {}).get("predictor", {}):
+    if pod.kind == "InferenceService" and "workerSpec" in mapping(get(pod.obj.data, "spec", "predictor")):
         return  # multi-node KServe: the worker spec's GPUs are added by KServe itself
     for c in servers(pod, VLLM_LIKE):
         world, gpus = _world(c), _available(pod, c)
