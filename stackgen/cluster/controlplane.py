@@ -11,9 +11,9 @@ whose process ids are recorded in a state folder, for `stackgen sandbox`.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -39,10 +39,12 @@ _REPO = Path(__file__).resolve().parents[2]
 _TOOLS = _REPO / "tools" / "controlplane"
 _STAGES = _REPO / "profiles" / "kwok"
 _LIVE: set[ControlPlane] = set()
+# Less frequent garbage collection: the apiserver spends much of a CRD install in the GC.
+_ENV = {"kube-apiserver": {"GOGC": "200"}, "etcd": {"GOGC": "200"}}
 
 __all__ = [
     "BINARIES", "ControlPlane", "ControlPlaneError", "NodePool", "binaries_dir", "build_binaries",
-    "default_crds_dir", "install_crds", "missing_binaries", "pinned_versions", "sandbox_down", "sandbox_up",
+    "crd_documents", "default_crds_dir", "install_crds", "missing_binaries", "pinned_versions", "sandbox_down", "sandbox_up",
 ]
 
 
@@ -61,8 +63,7 @@ def binaries_dir() -> Path:
     if os.environ.get("STACKGEN_CONTROLPLANE_BIN"):
         return Path(os.environ["STACKGEN_CONTROLPLANE_BIN"])
     v = pinned_versions()
-    root = Path(os.environ.get("STACKGEN_CACHE") or Path.home() / ".cache" / "stackgen")
-    return root / "controlplane" / f"{v['K8S_VERSION']}-{v['ETCD_VERSION']}-{v['KWOK_VERSION']}" / "bin"
+    return _cache_root() / "controlplane" / f"{v['K8S_VERSION']}-{v['ETCD_VERSION']}-{v['KWOK_VERSION']}" / "bin"
 
 
 def missing_binaries(bin_dir: Path | None = None) -> list[str]:
@@ -82,25 +83,61 @@ def default_crds_dir() -> Path:
 
 
 _CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-_CRD_KIND = re.compile(rb"^kind:[ \t]*CustomResourceDefinition[ \t]*$", re.M)
 
 
-def install_crds(rest: Rest, crds_dir: Path, timeout: float = 60.0) -> list[str]:
-    """Create every CustomResourceDefinition in `crds_dir`/*.yaml; wait until Established."""
+def _cache_root() -> Path:
+    return Path(os.environ.get("STACKGEN_CACHE") or Path.home() / ".cache" / "stackgen")
+
+
+def crd_documents(crds_dir: Path) -> list[dict]:
+    """Every CustomResourceDefinition in `crds_dir`/*.yaml, parsed.
+
+    Parsing megabytes of YAML is slow (in Python and in the apiserver alike), so each file's
+    CRDs are cached as compact JSON, keyed by the file's content hash.
+    """
     if not crds_dir.is_dir():
         raise StackgenError(f"CRD folder {crds_dir} not found; pass crds_dir= (or install_crds=False)")
-    names = []
+    cache = _cache_root() / "crd-json"
+    docs: list[dict] = []
     for path in sorted(crds_dir.glob("*.y*ml")):
-        for doc in re.split(rb"^---[ \t]*$", path.read_bytes(), flags=re.M):
-            if _CRD_KIND.search(doc):  # sent as YAML: the apiserver parses it, we need not
-                names.append(rest.create(_CRDS, doc, "application/yaml"))
-    wait_until(lambda: all(_established(rest, n) for n in names), timeout, "CRDs to be Established")
-    return names
+        raw = path.read_bytes()
+        cached = cache / f"{hashlib.sha256(raw).hexdigest()[:24]}.json"
+        if not cached.exists():
+            import yaml  # PyYAML comes with the kubernetes client
+
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            found = [d for d in yaml.load_all(raw, Loader=loader) if _is_crd(d)]
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(found, separators=(",", ":")))
+            tmp.replace(cached)
+        docs.extend(json.loads(cached.read_text()))
+    return docs
 
 
-def _established(rest: Rest, name: str) -> bool:
-    conditions = rest.get(f"{_CRDS}/{name}").get("status", {}).get("conditions", [])
-    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+def _is_crd(doc: object) -> bool:
+    return isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
+
+
+def install_crds(rest: Rest, crds_dir: Path, timeout: float = 120.0) -> list[str]:
+    """Create every CRD in `crds_dir` and wait until each is Established (served)."""
+    docs = crd_documents(crds_dir)
+    for doc in docs:
+        rest.create(_CRDS, doc)
+    # Discovery lists a CRD's resource only once it is Established, and is cheap to poll
+    # (unlike GETting multi-megabyte CRD objects while the apiserver builds their schemas).
+    pending = {(d["spec"]["group"], v["name"], d["spec"]["names"]["plural"])
+               for d in docs for v in d["spec"]["versions"] if v.get("served")}
+
+    def served() -> bool:
+        for key in list(pending):
+            status, body = rest.request("GET", f"/apis/{key[0]}/{key[1]}")
+            if status == 200 and key[2] in {r["name"] for r in body.get("resources", [])}:
+                pending.discard(key)
+        return not pending
+
+    wait_until(served, timeout, "CRDs to be Established")
+    return [d["metadata"]["name"] for d in docs]
 
 
 def _kubeconfig(server: str, pki: Pki) -> str:
@@ -167,7 +204,7 @@ class ControlPlane:
         return self
 
     def _start_all(self) -> None:
-        self._pki = make_pki(self.work_dir / "pki")
+        self._pki, self._rest, self.node_names = make_pki(self.work_dir / "pki"), None, []
         for name in ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler"):
             self.ports[name] = free_port()
         self.kubeconfig.write_text(_kubeconfig(self.server, self._pki))
@@ -251,7 +288,7 @@ class ControlPlane:
         for name, argv in self._argv().items():
             exe = str(self.bin_dir / name)
             self.components[name] = Component(name, [exe, *argv], logs / f"{name}.log",
-                                              detached=self.detached)
+                                              detached=self.detached, env=_ENV.get(name))
 
     def _argv(self) -> dict[str, list[str]]:
         assert self._pki is not None
@@ -275,6 +312,7 @@ class ControlPlane:
                 f"--service-account-signing-key-file={pki.sa_key}",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 "--service-cluster-ip-range=10.96.0.0/16", "--allow-privileged=true",
+                "--endpoint-reconciler-type=none",  # 1.37 refuses loopback endpoints
                 f"--cert-dir={pki.dir}", "-v=1"],
             "kube-controller-manager": [
                 *client_auth, f"--secure-port={p['controller-manager']}",

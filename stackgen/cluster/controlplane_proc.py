@@ -56,6 +56,7 @@ class Component:
     argv: list[str]
     log: Path
     detached: bool = False
+    env: dict[str, str] | None = None  # added to this process's environment
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -72,7 +73,7 @@ class Component:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True,
+                start_new_session=True, close_fds=True, env={**os.environ, **(self.env or {})},
                 preexec_fn=None if self.detached else _die_with_parent,
             )
 

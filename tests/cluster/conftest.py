@@ -1,0 +1,98 @@
+"""Fixtures for tests that need a real cluster: a local control plane with kwok GPU nodes.
+
+`control_plane` is session-scoped (one per pytest-xdist worker; every component listens on
+free loopback ports, so workers do not collide). It skips only when the binaries are
+missing and STACKGEN_REQUIRE_CLUSTER is unset; `make test` builds them first and sets it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stackgen.cluster import controlplane as cp
+from stackgen.cluster.kwok_nodes import NodePool
+
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+
+# Node pools every cluster test can count on (tests add their own with add_nodes()).
+TEST_POOLS = (
+    NodePool(name="h100-pool", count=2, gpu_product="NVIDIA-H100-80GB-HBM3", gpus=8,
+             cpu="192", memory="2000Gi", taints=(GPU_TAINT,)),
+    NodePool(name="a100-mig", count=1, gpu_product="NVIDIA-A100-SXM4-80GB",
+             mig={"nvidia.com/mig-1g.10gb": 7}, taints=(GPU_TAINT,)),
+    NodePool(name="cpu-pool", count=1, cpu="16", memory="64Gi"),
+)
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
+    """Poll until `predicate()` is truthy and return its value; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}", pytrace=False)
+        time.sleep(interval)
+
+
+def require_binaries() -> None:
+    """Skip (or fail, under STACKGEN_REQUIRE_CLUSTER) when the binaries are not built."""
+    missing = cp.missing_binaries()
+    if not missing:
+        return
+    reason = (f"control-plane binaries missing in {cp.binaries_dir()} ({', '.join(missing)}); "
+              "build them with `make controlplane`")
+    if os.environ.get("STACKGEN_REQUIRE_CLUSTER"):
+        pytest.fail(reason + " (STACKGEN_REQUIRE_CLUSTER is set)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def wait():
+    """`wait(predicate, timeout, what)`: poll until truthy, return the value, else fail."""
+    return wait_for
+
+
+@pytest.fixture
+def binaries() -> Path:
+    """The control-plane bin folder (skips or fails like `control_plane` when missing)."""
+    require_binaries()
+    return cp.binaries_dir()
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[cp.ControlPlane]:
+    """A running control plane with the CRDs from ../shared/crds and TEST_POOLS' nodes."""
+    require_binaries()
+    with cp.ControlPlane(TEST_POOLS) as plane:
+        yield plane
+
+
+@pytest.fixture(scope="session")
+def k8s_client(control_plane: cp.ControlPlane):  # -> kubernetes.client.ApiClient
+    from kubernetes import config
+
+    client = config.new_client_from_config(config_file=str(control_plane.kubeconfig))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def namespace(k8s_client) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards."""
+    from kubernetes import client
+
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    core = client.CoreV1Api(k8s_client)
+    core.create_namespace({"metadata": {"name": name}})
+    wait_for(lambda: core.list_namespaced_service_account(name).items, 30,
+             f"service account default in {name}")  # pods need it (ServiceAccount admission)
+    yield name
+    core.delete_namespace(name)
