@@ -91,16 +91,35 @@ class SyntaxProblem:
 
 
 def find_files(paths: list[FsPath]) -> list[FsPath]:
-    """Manifest files under `paths` (explicit files always; folders recursively)."""
+    """Manifest files under `paths` (explicit files always; folders recursively, without
+    hidden folders and without the partial objects kustomizations list as patches)."""
     found: list[FsPath] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*")
-                                if p.suffix in MANIFEST_SUFFIXES and p.is_file()
-                                and not any(part.startswith(".") for part in p.relative_to(path).parts)))
+            files = sorted(p for p in path.rglob("*")
+                           if p.suffix in MANIFEST_SUFFIXES and p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            patches = _kustomize_patches(files)
+            found.extend(p for p in files if p.resolve() not in patches)
         else:
             found.append(path)
     return found
+
+
+def _kustomize_patches(files: list[FsPath]) -> set[FsPath]:
+    out: set[FsPath] = set()
+    for file in files:
+        if file.name not in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+            continue
+        try:
+            data = yaml.load(file.read_text(), Loader=_Loader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue  # linted (and reported) like any other file
+        data = data if isinstance(data, dict) else {}
+        entries = list(data.get("patchesStrategicMerge") or []) + [
+            p.get("path") for p in data.get("patches") or [] if isinstance(p, dict)]
+        out.update((file.parent / e).resolve() for e in entries if isinstance(e, str) and "\n" not in e)
+    return out
 
 
 def split_documents(text: str) -> Iterator[tuple[int, str]]:

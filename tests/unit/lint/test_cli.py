@@ -137,3 +137,15 @@ def test_config_crd_path_must_exist(stackgen_cli, tmp_path) -> None:
     (tmp_path / ".stackgen-lint.yaml").write_text("crds: [missing-crds/]\n")
     proc = stackgen_cli("lint", str(CLEAN), cwd=tmp_path)
     assert proc.returncode == 2 and ".stackgen-lint.yaml" in proc.stderr and "crds[0]" in proc.stderr
+
+
+def test_kustomize_patches_are_not_linted_as_objects(stackgen_cli, tmp_path) -> None:
+    (tmp_path / "pod.yaml").write_text(TP_TOO_BIG.replace('"8"]', '"4"]'))
+    (tmp_path / "gpu-patch.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: big}\nspec:\n  nodeSelector: {gpu: h100}\n")
+    (tmp_path / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [pod.yaml]\n"
+        "patches:\n  - path: gpu-patch.yaml\n")
+    doc = json.loads(stackgen_cli("lint", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert doc["summary"] == {**doc["summary"], "files": 2, "objects": 1}
+    assert not any(f["name"] == "schema-invalid" for f in doc["findings"])
