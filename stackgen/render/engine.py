@@ -6,6 +6,7 @@ checked as data before anything is written."""
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -20,8 +21,18 @@ class RenderError(Exception):
     """A template produced something that is not the expected Kubernetes object."""
 
 
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\U00010000-\U0010ffff]")
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group(0))
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def _as_data(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=True, sort_keys=False)
+    """JSON (a YAML flow node) with the characters YAML treats specially escaped the YAML
+    way: line separators, C1 controls, BOM, and astral characters as \\UXXXXXXXX."""
+    return _UNSAFE.sub(_escape, json.dumps(value, ensure_ascii=False))
 
 
 @cache

@@ -18,7 +18,11 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
                        r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
-SOURCE = re.compile(r"^(hf|s3|gs|pvc)://[^\s]+$")
+SOURCE = re.compile(r"^(hf|s3|gs|pvc)://[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]+$")
+#: An OCI image reference (registry/path:tag or @digest), as the distribution spec defines it.
+IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?"
+                   r"(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+                   r"(@sha256:[a-f0-9]{64})?$")
 
 LLM_KINDS = frozenset({"llm"})
 ModelKind = Literal["llm", "embedding", "reranker", "vision", "speech", "tabular", "other"]
@@ -156,9 +160,21 @@ class Model(_Model):
         return self.kind in LLM_KINDS
 
 
+def _image(value: str) -> str:
+    if len(value) > 512 or not IMAGE.match(value):
+        raise ValueError(f"{value!r} is not an image reference: use registry/path:tag or "
+                         "registry/path@sha256:digest")
+    if value.endswith(":latest") or (":" not in value.rsplit("/", 1)[-1] and "@" not in value):
+        raise ValueError(f"{value!r} is not pinned: give an explicit tag (not latest) or a digest")
+    return value
+
+
+Image = Annotated[str, AfterValidator(_image)]
+
+
 class Images(_Model):
-    runtime: Annotated[str, Field(min_length=1, max_length=512)] | None = None
-    triton: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    runtime: Image | None = None
+    triton: Image | None = None
 
 
 class RenderOptions(_Model):
