@@ -138,12 +138,7 @@ def _leader_worker_set(ctx: ModelCtx, volumes, mounts, annotations) -> list[Rend
 
 
 def _yaml(data: dict) -> str:
-    import io
+    import yaml
 
-    from ruamel.yaml import YAML
-
-    buf = io.StringIO()
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.dump(data, buf)
-    return buf.getvalue()
+    return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+                     default_flow_style=False, sort_keys=True, allow_unicode=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import io
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+import yaml
 
 from stackgen.errors import CheckFailed, InputError
 from stackgen.fsutil import atomic_write_text
@@ -25,13 +25,14 @@ OVERLAYS = "overlays"
 HEADER = "# Rendered by stackgen from the stack file; change the stack file or overlays/, not this file.\n"
 
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def to_yaml(obj: dict[str, Any]) -> str:
-    buf = io.StringIO()
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    yaml.dump(obj, buf)
-    return HEADER + buf.getvalue()
+    """Block-style YAML with sorted keys (as kubectl prints), deterministic."""
+    text = yaml.dump(obj, Dumper=_DUMPER, default_flow_style=False, sort_keys=True,
+                     allow_unicode=True, width=4096)
+    return HEADER + text
 
 
 def sha256(text: str) -> str:
@@ -109,10 +110,11 @@ def write(out: Path, files: dict[str, str], force: bool = False) -> Changes:
                          + ", ".join(edited), file=str(out),
                          fix="move your change into overlays/ or the stack file, or pass --force")
     for rel in changes.added + changes.changed:
-        atomic_write_text(out / rel, files[rel])
+        atomic_write_text(out / rel, files[rel], fsync=False)
     for rel in changes.removed:
         (out / rel).unlink(missing_ok=True)
         _prune_empty(out, (out / rel).parent)
+    os.sync()  # one flush for every file above, before the record that vouches for them
     record = {"generator": "stackgen", "files": {rel: sha256(text) for rel, text in sorted(files.items())}}
     atomic_write_text(out / MANIFEST, json.dumps(record, indent=2) + "\n")
     _overlays(out)
