@@ -15,6 +15,7 @@ alternate the order (runtime, bare, bare, runtime, ...) to spread drift. Needs
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import statistics
 import subprocess
@@ -70,13 +71,27 @@ def one_round(kind: str, work: Path, model: Path, args: argparse.Namespace) -> d
     settings = write_settings(work / f"{kind}-{port}.json",
                               base_settings(model, SERVED, port, maxModelLen=1024))
     argv, extra_env = bare_argv(settings) if kind == "bare" else (None, None)
-    started = time.monotonic()
+    spawned_at, started = time.time(), time.monotonic()
     server = start_server(settings, work / f"{kind}-{port}.log", SERVED, port, argv=argv,
                           extra_env=extra_env)
     ready = time.monotonic() - started
     figures = throughput(server.base, args.requests, args.concurrency, args.max_tokens)
     code = server.stop()
-    return {"kind": kind, "startup_s": ready, **figures, "exit_code": code}
+    row = {"kind": kind, "startup_s": ready, **figures, "exit_code": code}
+    if kind == "runtime":
+        row["overhead_s"] = entrypoint_overhead(server.log_text(), spawned_at)
+    return row
+
+
+def entrypoint_overhead(log_text: str, spawned_at: float) -> float:
+    """Seconds from spawning stackgen-runtime to its `engine.start` log line: everything
+    the entrypoint adds before vLLM itself starts (interpreter, imports, checks)."""
+    for line in log_text.splitlines():
+        if line.startswith('{"ts"') and '"event": "engine.start"' in line:
+            stamp = json.loads(line)["ts"]
+            when = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+            return when + int(stamp[20:23]) / 1000 - spawned_at
+    return float("nan")
 
 
 def summarise(results: list[dict]) -> dict:
@@ -114,6 +129,9 @@ def main() -> int:
                   f"exit {row['exit_code']}", flush=True)
     summary = summarise(results)
     pct = summary["runtime_vs_bare_pct"]
+    overheads = [r["overhead_s"] for r in results if "overhead_s" in r]
+    print(f"stackgen-runtime's own start-up before vLLM starts: median "
+          f"{statistics.median(overheads):.3f} s")
     print(f"median runtime vs bare: startup {pct['startup_s']:+.1f}%  "
           f"req/s {pct['requests_per_s']:+.1f}%  tok/s {pct['tokens_per_s']:+.1f}%  "
           f"({args.rounds} round(s), {args.requests} requests x {args.max_tokens} tokens, "
