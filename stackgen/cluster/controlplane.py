@@ -4,8 +4,8 @@ kube-scheduler and kwok, started from binaries cached by `tools/controlplane/bui
 Every component listens on a free loopback port, so several control planes can run side by
 side (parallel tests). Processes run in their own process groups; they are stopped by
 `stop()`, by the context manager, at interpreter exit, and (Linux) by the kernel when the
-Python process that started them dies. `sandbox_up` / `sandbox_down` start a detached one
-whose process ids are recorded in a state folder, for `stackgen sandbox`.
+Python process that started them dies. `stackgen.cluster.sandbox` starts a detached one
+whose process ids are recorded in a state folder, for `stackgen sandbox` (see sandbox.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from stackgen.cluster import kwok_nodes
@@ -28,7 +29,6 @@ from stackgen.cluster.controlplane_proc import (
     Rest,
     free_port,
     http_ok,
-    kill_recorded,
     wait_until,
 )
 from stackgen.cluster.kwok_nodes import NodePool
@@ -37,21 +37,25 @@ from stackgen.errors import StackgenError
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 _REPO = Path(__file__).resolve().parents[2]
 _TOOLS = _REPO / "tools" / "controlplane"
-_STAGES = _REPO / "profiles" / "kwok"
 _LIVE: set[ControlPlane] = set()
 # Less frequent garbage collection: the apiserver spends much of a CRD install in the GC.
 _ENV = {"kube-apiserver": {"GOGC": "200"}, "etcd": {"GOGC": "200"}}
 
 __all__ = [
     "BINARIES", "ControlPlane", "ControlPlaneError", "NodePool", "binaries_dir", "build_binaries",
-    "crd_documents", "default_crds_dir", "install_crds", "missing_binaries", "pinned_versions", "sandbox_down", "sandbox_up",
+    "crd_documents", "default_crds_dir", "install_crds", "missing_binaries", "pinned_versions",
 ]
 
 
 def pinned_versions() -> dict[str, str]:
     """The versions in tools/controlplane/versions.env (K8S_VERSION, ETCD_VERSION, KWOK_VERSION)."""
+    path = _TOOLS / "versions.env"
+    if not path.exists():
+        raise StackgenError(
+            f"{path} not found: the local control plane needs a stackgen source checkout "
+            "(or STACKGEN_CONTROLPLANE_BIN pointing at prebuilt binaries)")
     found: dict[str, str] = {}
-    for line in (_TOOLS / "versions.env").read_text().splitlines():
+    for line in path.read_text().splitlines():
         key, sep, value = line.partition("=")
         if sep and not key.lstrip().startswith("#"):
             found[key.strip()] = value.strip()
@@ -63,7 +67,8 @@ def binaries_dir() -> Path:
     if os.environ.get("STACKGEN_CONTROLPLANE_BIN"):
         return Path(os.environ["STACKGEN_CONTROLPLANE_BIN"])
     v = pinned_versions()
-    return _cache_root() / "controlplane" / f"{v['K8S_VERSION']}-{v['ETCD_VERSION']}-{v['KWOK_VERSION']}" / "bin"
+    key = f"{v['K8S_VERSION']}-{v['ETCD_VERSION']}-{v['KWOK_VERSION']}"
+    return _cache_root() / "controlplane" / key / "bin"
 
 
 def missing_binaries(bin_dir: Path | None = None) -> list[str]:
@@ -122,8 +127,8 @@ def _is_crd(doc: object) -> bool:
 def install_crds(rest: Rest, crds_dir: Path, timeout: float = 120.0) -> list[str]:
     """Create every CRD in `crds_dir` and wait until each is Established (served)."""
     docs = crd_documents(crds_dir)
-    for doc in docs:
-        rest.create(_CRDS, doc)
+    with ThreadPoolExecutor(max_workers=4) as pool:  # the apiserver works on them in parallel
+        list(pool.map(lambda doc: rest.create(_CRDS, doc), docs))
     # Discovery lists a CRD's resource only once it is Established, and is cheap to poll
     # (unlike GETting multi-megabyte CRD objects while the apiserver builds their schemas).
     pending = {(d["spec"]["group"], v["name"], d["spec"]["names"]["plural"])
@@ -138,6 +143,12 @@ def install_crds(rest: Rest, crds_dir: Path, timeout: float = 120.0) -> list[str
 
     wait_until(served, timeout, "CRDs to be Established")
     return [d["metadata"]["name"] for d in docs]
+
+
+def _stages() -> Path:
+    from stackgen.resources import profiles_dir
+
+    return profiles_dir() / "kwok"
 
 
 def _kubeconfig(server: str, pki: Pki) -> str:
@@ -207,7 +218,10 @@ class ControlPlane:
         self._pki, self._rest, self.node_names = make_pki(self.work_dir / "pki"), None, []
         for name in ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler"):
             self.ports[name] = free_port()
-        self.kubeconfig.write_text(_kubeconfig(self.server, self._pki))
+        tmp = self.kubeconfig.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(_kubeconfig(self.server, self._pki))
+        tmp.replace(self.kubeconfig)
         self._define_components()
         self.components["etcd"].start()
         wait_until(lambda: http_ok(f"http://127.0.0.1:{self.ports['etcd']}/health"),
@@ -232,9 +246,13 @@ class ControlPlane:
         if self._own_dir and not self.detached:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
-    def stop_apiserver(self) -> None:
-        """Stop kube-apiserver only; etcd keeps the data, the other components retry."""
-        self.components["kube-apiserver"].stop()
+    def stop_apiserver(self, graceful: bool = False) -> None:
+        """Stop kube-apiserver only: killed like a crash, or SIGTERM and drain if `graceful`.
+
+        etcd keeps the data; the controller manager, scheduler and kwok retry until
+        `start_apiserver()` brings it back on the same port.
+        """
+        self.components["kube-apiserver"].stop(grace=30.0 if graceful else 0.0)
 
     def start_apiserver(self) -> None:
         self.components["kube-apiserver"].start()
@@ -321,7 +339,7 @@ class ControlPlane:
             "kube-scheduler": [*client_auth, f"--secure-port={p['scheduler']}",
                                f"--cert-dir={pki.dir / 'scheduler'}"],
             "kwok": [
-                f"--kubeconfig={kc}", *[f"--config={f}" for f in sorted(_STAGES.glob("*.yaml"))],
+                f"--kubeconfig={kc}", *[f"--config={f}" for f in sorted(_stages().glob("*.yaml"))],
                 "--manage-all-nodes=false",
                 f"--manage-nodes-with-annotation-selector={kwok_nodes.KWOK_ANNOTATION}=fake",
                 "--node-ip=10.244.0.1", "--cidr=10.244.0.0/16"],
@@ -332,50 +350,3 @@ class ControlPlane:
 def _stop_live() -> None:
     for plane in list(_LIVE):
         plane.stop()
-
-
-# -- stackgen sandbox ------------------------------------------------------------------------
-def sandbox_up(state_dir: Path | str, pools: Iterable[NodePool | dict] = (),
-               *, crds_dir: Path | str | None = None, timeout: float = 180.0) -> Path:
-    """Start a detached control plane with kwok nodes for `pools`; returns the kubeconfig.
-
-    Process ids go to `<state_dir>/state.json` so `sandbox_down` can stop them later.
-    """
-    state = Path(state_dir)
-    if (state / "state.json").exists():
-        raise StackgenError(f"a sandbox is already recorded in {state}; run `stackgen sandbox down`")
-    state.mkdir(parents=True, exist_ok=True)
-    plane = ControlPlane(pools, crds_dir=crds_dir, work_dir=state / "run", detached=True,
-                         timeout=timeout)
-    try:
-        plane.start()
-    except BaseException:
-        plane.stop()
-        raise
-    record = {"kubeconfig": str(plane.kubeconfig), "server": plane.server,
-              "version": plane.version, "nodes": plane.node_names,
-              "processes": {n: c.record() for n, c in plane.components.items()}}
-    tmp = state / "state.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(state / "state.json")
-    return plane.kubeconfig
-
-
-def sandbox_down(state_dir: Path | str) -> bool:
-    """Stop the sandbox recorded in `state_dir` and remove its files; False if none was."""
-    state = Path(state_dir)
-    path = state / "state.json"
-    if not path.exists():
-        return False
-    record = json.loads(path.read_text())
-    for name in reversed(list(record.get("processes", {}))):
-        kill_recorded(record["processes"][name])
-    shutil.rmtree(state / "run", ignore_errors=True)
-    path.unlink()
-    return True
-
-
-def sandbox_status(state_dir: Path | str) -> dict | None:
-    """The recorded sandbox (kubeconfig, server, version, nodes, processes) or None."""
-    path = Path(state_dir) / "state.json"
-    return json.loads(path.read_text()) if path.exists() else None

@@ -78,12 +78,12 @@ class Component:
             )
 
     def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM the process group, then SIGKILL it after `grace` seconds."""
+        """SIGTERM the process group, then SIGKILL it after `grace` seconds (at once if 0)."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        _signal_group(self.proc.pid, signal.SIGTERM)
+        _signal_group(self.proc.pid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
         try:
-            self.proc.wait(grace)
+            self.proc.wait(grace or None)
         except subprocess.TimeoutExpired:
             _signal_group(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
@@ -124,6 +124,11 @@ def _alive(pid: int, start_time: str | None) -> bool:
         return False
     fields = stat.rsplit(")", 1)[1].split()
     return fields[0] != "Z" and (start_time is None or fields[19] == start_time)
+
+
+def recorded_alive(record: dict[str, Any]) -> bool:
+    """Is the process recorded by `Component.record` still running (and still that one)?"""
+    return _alive(int(record["pid"]), record.get("start_time"))
 
 
 def kill_recorded(record: dict[str, Any], grace: float = 10.0) -> None:
