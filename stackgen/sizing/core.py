@@ -91,8 +91,8 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings) -> SizeRe
     tokens_batch, seqs = batching_defaults(gpu, settings)
     max_len = _max_len(facts, settings)
     weights = M.weight_bytes_per_gpu(facts, dtype, quant, tp, pp)
-    act = M.activation_bytes(facts, dtype, tp, tokens_batch, seqs) if facts.is_llm else _small_activation(facts)
-    non_torch = M.non_torch_bytes(gpu, tp, pp)
+    act = M.activation_bytes(facts, dtype, tp, tokens_batch, seqs, settings.profiler) if facts.is_llm else _small_activation(facts)
+    non_torch = M.non_torch_bytes(gpu, tp, pp, settings.profiler)
     budget = int(gpu.memory_bytes * settings.gpu_memory_utilization)
     available = budget - weights - act - non_torch
     kv_name, kv_b = _kv_dtype(settings.kv_cache_dtype, dtype)

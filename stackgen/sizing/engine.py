@@ -14,6 +14,7 @@ GiB = 1 << 30
 DTYPES = ("auto", "bfloat16", "float16")
 QUANTIZATIONS = ("none", "fp8", "awq", "gptq")
 KV_CACHE_DTYPES = ("auto", "fp8")
+PROFILERS = ("v1", "legacy")
 #: vLLM's KV cache block size (tokens per block) on CUDA.
 BLOCK_SIZE = 16
 DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
@@ -31,6 +32,9 @@ class EngineSettings:
     #: None: vLLM's own default for the GPU (see batching_defaults)
     max_num_batched_tokens: int | None = None
     max_num_seqs: int | None = None
+    #: which vLLM memory profiler to model: "v1" (the pinned vLLM 0.32) or "legacy" (V0
+    #: and V1 <= 0.9, the accounting of most published start-up logs); docs/sizing.md
+    profiler: str = "v1"
 
 
 def _bad(field: str, message: str, fix: str) -> InputError:
@@ -39,7 +43,8 @@ def _bad(field: str, message: str, fix: str) -> InputError:
 
 def _check_choices(s: EngineSettings) -> None:
     for field, value, choices in (("dtype", s.dtype, DTYPES), ("quantization", s.quantization, QUANTIZATIONS),
-                                  ("kv-cache-dtype", s.kv_cache_dtype, KV_CACHE_DTYPES)):
+                                  ("kv-cache-dtype", s.kv_cache_dtype, KV_CACHE_DTYPES),
+                                  ("profiler", s.profiler, PROFILERS)):
         if value not in choices:
             raise _bad(field, f"'{value}' is not a valid {field}", f"use one of: {', '.join(choices)}")
 

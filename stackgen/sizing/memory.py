@@ -78,31 +78,70 @@ def blocks_per_request(facts: ModelFacts, max_len: int) -> float:
     return (full * (facts.num_layers - sw) + min(window, full) * sw) / facts.num_layers
 
 
-#: Bytes per (sequence, vocabulary entry) the sampler's dummy run holds at its peak:
-#: fp32 logits, a sorted copy with int64 indices for top-k/top-p, and probabilities.
-SAMPLER_BYTES_PER_LOGIT = 40
+#: Bytes per (sequence, vocabulary entry) live at the peak of the sampler's dummy run in
+#: vLLM 0.32 (`GPUModelRunner._dummy_sampler_run`, `Sampler.forward`,
+#: `TopKTopPSampler.forward_native`): the 16-bit logits from `compute_logits` (2), their
+#: fp32 copy (`logits.to(float32)`, 4; temperature and the Triton top-k/top-p work in
+#: place), the softmax probabilities (4) and the exponential noise `q` of `random_sample`
+#: (4). No logprobs are requested in the dummy run, so no logprob copy exists.
+SAMPLER_BYTES_PER_LOGIT = 14
+#: The V0 engine's sampler (vLLM <= 0.8, `_apply_top_k_top_p` with a full sort and
+#: logprobs always computed): fp32 logits, sorted values, int64 indices, softmax,
+#: cumulative sum, masks, probabilities and logprobs; 40 bytes reproduce the 1.26 GiB V0
+#: logged in PR #10511. Used only for the `legacy` profiler of old published logs.
+LEGACY_SAMPLER_BYTES_PER_LOGIT = 40
 
 
-def activation_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int, seqs: int) -> int:
-    """Peak activation of vLLM's profiling run: the larger of one forward pass over
-    `tokens` tokens (max_num_batched_tokens) and the sampler over `seqs` sequences.
-
-    The forward peak is the MLP of one layer: gate/up output (2 x intermediate), the
-    activated half (1 x intermediate), both split over TP ranks, beside the hidden state,
-    residual and normed input (3 x hidden, replicated)."""
+def forward_peak_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int) -> int:
+    """Peak of one forward pass over `tokens` tokens (`GPUModelRunner._dummy_run` with
+    max_num_batched_tokens, attention skipped for lack of a KV cache, no logits): inside
+    one decoder layer's MLP the residual, the layer's hidden state and the normed MLP
+    input (3 x hidden, replicated on every TP rank) are live beside the gate_up
+    projection output (2 x intermediate / TP) and the SiluAndMul output
+    (1 x intermediate / TP); issue #10517's logged 2.1 / 3.0 GiB at 20,000 / 29,000
+    tokens confirm the 3 x hidden. MoE layers hold the same per routed expert
+    (top_k x moe_intermediate) plus the top_k expert outputs before they are summed."""
     b = DTYPE_BYTES[dtype]
-    inter = facts.intermediate_size
+    width = 3 * facts.hidden_size + 3 * facts.intermediate_size / tp
     if facts.num_experts:
         topk = int(facts.config.get("num_experts_per_tok") or 2)
-        inter = max(facts.moe_intermediate_size or inter, 1) * topk
-    forward = tokens * (3 * inter / tp + 3 * facts.hidden_size) * b
-    sampler = seqs * facts.vocab_size * SAMPLER_BYTES_PER_LOGIT + tokens * facts.hidden_size * b
-    return int(max(forward, sampler))
+        inter = max(facts.moe_intermediate_size or facts.intermediate_size, 1)
+        width = 3 * facts.hidden_size + topk * (3 * inter / tp + facts.hidden_size)
+    return int(tokens * width * b)
 
 
-#: Calibrated on the published logs in tests/sizing_cases (see docs/sizing.md).
+def sampler_peak_bytes(facts: ModelFacts, dtype: str, tokens: int, seqs: int, per_logit: int) -> int:
+    """Peak of the sampler's dummy run over min(max_num_seqs, max_num_batched_tokens)
+    sequences (`_dummy_run` returns the hidden states of the last token of each): the
+    full-vocabulary logits (gathered over TP ranks) at `per_logit` bytes, beside the
+    forward's output hidden states (tokens x hidden) that `profile_run` still holds and
+    the last-token states with their random copy (`torch.rand_like`, 2 x seqs x hidden)."""
+    reqs = min(seqs, tokens)
+    hidden = (tokens + 2 * reqs) * facts.hidden_size * DTYPE_BYTES[dtype]
+    return int(reqs * facts.vocab_size * per_logit + hidden)
+
+
+def activation_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int, seqs: int,
+                     profiler: str = "v1") -> int:
+    """Transient peak of vLLM's profiling run (`memory_profiling`: torch's allocated peak
+    minus what stays allocated): the larger of the forward pass and the sampler, which
+    run one after the other."""
+    per_logit = SAMPLER_BYTES_PER_LOGIT if profiler == "v1" else LEGACY_SAMPLER_BYTES_PER_LOGIT
+    return max(forward_peak_bytes(facts, dtype, tp, tokens),
+               sampler_peak_bytes(facts, dtype, tokens, seqs, per_logit))
+
+
+#: CUDA context and cuBLAS workspace outside torch's allocator (logged 0.35 GiB in issue
+#: #10517). Before vLLM ~0.10 the profiler measured non-torch memory from before the CUDA
+#: context and NCCL existed, so these counted against the KV cache.
 NON_TORCH_GIB = 0.35
 NCCL_GIB = 1.9
+#: vLLM 0.32 takes its start snapshot after the CUDA context and NCCL communicators exist
+#: (`Worker.init_device`: "Initialize the distributed environment BEFORE taking memory
+#: snapshot"), so only what appears later counts: cuBLAS/cuBLASLt workspaces, kernel
+#: modules loaded by torch.compile and Triton, NCCL connections made on the first
+#: collective, the sampler's Triton buffer (SMs x vocab x 4 bytes).
+NON_TORCH_V1_GIB = 0.35
 #: GPUs whose multi-GPU nodes are NVLink/NVSwitch (SXM): vLLM's custom all-reduce and
 #: NCCL's P2P/NVLS buffers hold ~1.9 GiB there. On PCIe cards (L4, L40S, A10G, T4,
 #: desktop GPUs) custom all-reduce is off beyond 2 GPUs and logs show 0.20-0.36 GiB of
@@ -110,9 +149,12 @@ NCCL_GIB = 1.9
 NVLINK_GPUS = ("h100-80gb", "h200-141gb", "a100-80gb", "a100-40gb")
 
 
-def non_torch_bytes(gpu: GpuProfile, tp: int, pp: int) -> int:
-    """CUDA context, cuBLAS workspace and (TP/PP > 1 on NVLink GPUs) NCCL / custom
-    all-reduce buffers outside torch's allocator."""
+def non_torch_bytes(gpu: GpuProfile, tp: int, pp: int, profiler: str = "v1") -> int:
+    """Memory outside torch's allocator that vLLM's profiler charges to the model: with
+    the current profiler only what appears after the start snapshot; with the legacy one
+    also the CUDA context and (TP/PP > 1 on NVLink GPUs) NCCL / custom all-reduce buffers."""
+    if profiler == "v1":
+        return int(NON_TORCH_V1_GIB * GiB)
     base = NON_TORCH_GIB * GiB
     nccl = NCCL_GIB * GiB if tp * pp > 1 and gpu.id in NVLINK_GPUS else 0
     return int(base + nccl)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -136,3 +138,20 @@ def test_plan_llm_on_cpu_pool_does_not_fit():
     sizing = plan_model(LLAMA8, None, gpus_per_node=0, nodes=1, peak_rps=1, avg_input_tokens=1,
                         avg_output_tokens=1, source="hf://x")
     assert not sizing.fits and "GPU" in sizing.reasons[0]
+
+
+def test_70b_tp2_on_h100_fits_with_vllm_032_profiler_not_with_the_legacy_one():
+    """vLLM 0.32's sampler dummy run holds 14 bytes per logit (2 x 1024 x 128,256 logits on
+    H100 defaults) and no longer charges the CUDA context or NCCL: a few GiB of KV cache
+    remain. The legacy (V0) accounting left none."""
+    s = EngineSettings(tensor_parallel_size=2, max_model_len=8192)
+    now = size(resolve_model("llama-3.1-70b"), H100, s)
+    assert now.fits and 3 * 2**30 < now.kv_cache_bytes_per_gpu < 4 * 2**30
+    assert now.max_num_seqs == 1024 and now.activation_bytes < 2 * 2**30
+    legacy = size(resolve_model("llama-3.1-70b"), H100, replace(s, profiler="legacy"))
+    assert not legacy.fits
+
+
+def test_unknown_profiler_is_rejected():
+    with pytest.raises(InputError):
+        size(LLAMA8, H100, EngineSettings(profiler="v2"))
