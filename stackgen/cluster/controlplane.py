@@ -342,7 +342,8 @@ class ControlPlane:
                 f"--kubeconfig={kc}", *[f"--config={f}" for f in sorted(_stages().glob("*.yaml"))],
                 "--manage-all-nodes=false",
                 f"--manage-nodes-with-annotation-selector={kwok_nodes.KWOK_ANNOTATION}=fake",
-                "--node-ip=10.244.0.1", "--cidr=10.244.0.0/16"],
+                "--node-ip=10.244.0.1", "--cidr=10.244.0.0/16",
+                "--node-lease-duration-seconds=40"],  # kwok renews Leases: nodes stay Ready
         }
 
 

@@ -1,0 +1,122 @@
+"""Preflight before apply: the cluster is reachable, serves every kind in the folder, and
+has GPU nodes whose labels and taints match each workload, with enough allocatable GPUs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from stackgen.cluster.kube import Kube
+from stackgen.cluster.manifests import Ref
+
+INSTALL_HINT = {
+    "serving.kserve.io": "install KServe",
+    "leaderworkerset.x-k8s.io": "install the LeaderWorkerSet controller",
+    "keda.sh": "install KEDA",
+    "monitoring.coreos.com": "install the Prometheus operator",
+}
+
+
+@dataclass
+class Preflight:
+    version: str = ""
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def pod_templates(obj: dict[str, Any]) -> list[tuple[dict, int]]:
+    """(pod spec, minimum pods) of a workload; KServe predictors count as pod specs."""
+    kind, spec = obj["kind"], obj.get("spec") or {}
+    if kind in ("Deployment", "StatefulSet"):
+        return [(spec["template"]["spec"], int(spec.get("replicas", 1)))]
+    if kind == "LeaderWorkerSet":
+        lwt = spec["leaderWorkerTemplate"]
+        groups = int(spec.get("replicas", 1))
+        out = [(lwt["workerTemplate"]["spec"], groups * (int(lwt.get("size", 1)) - 1))]
+        if "leaderTemplate" in lwt:
+            out.append((lwt["leaderTemplate"]["spec"], groups))
+        return out
+    if kind == "InferenceService":
+        predictor = spec.get("predictor") or {}
+        model = predictor.get("model") or {}
+        pod = dict(predictor, containers=[model] if model else predictor.get("containers", []))
+        return [(pod, max(int(predictor.get("minReplicas", 1)), 1))]
+    return []
+
+
+def _gpu_request(pod: dict) -> tuple[str, int] | None:
+    for container in pod.get("containers") or []:
+        for name, value in ((container.get("resources") or {}).get("limits") or {}).items():
+            if name.startswith("nvidia.com/"):
+                return name, int(str(value))
+    return None
+
+
+def _tolerates(tolerations: list[dict], taint: dict) -> bool:
+    for tol in tolerations:
+        if tol.get("effect") not in (None, "", taint.get("effect")):
+            continue
+        if tol.get("operator") == "Exists" and tol.get("key") in (None, taint["key"]):
+            return True
+        if tol.get("key") == taint["key"] and tol.get("value") == taint.get("value"):
+            return True
+    return False
+
+
+def matching_nodes(pod: dict, nodes: list[dict]) -> list[dict]:
+    selector = pod.get("nodeSelector") or {}
+    tolerations = pod.get("tolerations") or []
+    out = []
+    for node in nodes:
+        labels = node["metadata"].get("labels") or {}
+        if any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        taints = [t for t in (node.get("spec") or {}).get("taints") or []
+                  if t.get("effect") in ("NoSchedule", "NoExecute")]
+        if all(_tolerates(tolerations, t) for t in taints):
+            out.append(node)
+    return out
+
+
+def _check_gpus(obj: dict, nodes: list[dict]) -> list[str]:
+    out = []
+    for pod, count in pod_templates(obj):
+        gpu = _gpu_request(pod)
+        if not gpu or not count:
+            continue
+        resource, per_pod = gpu
+        fit = matching_nodes(pod, nodes)
+        name = f"{obj['kind']}/{obj['metadata']['name']}"
+        if not fit:
+            out.append(f"{name}: no node matches nodeSelector {pod.get('nodeSelector') or {}} "
+                       "with its taints tolerated; its pods will stay Pending")
+            continue
+        free = sum(int(str((n.get("status") or {}).get("allocatable", {}).get(resource, 0)))
+                   for n in fit)
+        if free < per_pod * count:
+            out.append(f"{name}: needs {per_pod * count} {resource} for {count} pod(s); the "
+                       f"{len(fit)} matching node(s) have {free} allocatable")
+    return out
+
+
+def preflight(kube: Kube, objects: list[dict]) -> Preflight:
+    report = Preflight(version=kube.version())
+    seen: set[tuple[str, str]] = set()
+    for obj in objects:
+        key = (obj["apiVersion"], obj["kind"])
+        if key in seen:
+            continue
+        seen.add(key)
+        if kube.resource(*key) is None:
+            group = key[0].split("/")[0] if "/" in key[0] else ""
+            hint = INSTALL_HINT.get(group, "install the CRD that defines it")
+            report.errors.append(f"{key[1]} ({key[0]}) is not served by the cluster: {hint}")
+    namespaces = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+    for ns in sorted({Ref.of(o).namespace for o in objects} - namespaces - {None}):
+        if kube.request("GET", f"/api/v1/namespaces/{ns}", ok_missing=True) is None:
+            report.errors.append(f"namespace {ns} does not exist and is not in the folder: "
+                                 f"create it (kubectl create namespace {ns})")
+    nodes = (kube.request("GET", "/api/v1/nodes") or {}).get("items", [])
+    for obj in objects:
+        report.warnings += _check_gpus(obj, nodes)
+    return report
