@@ -51,8 +51,12 @@ build_one() {  # name
 
 main() {
   local todo
-  todo="$(missing)"
-  if [[ -z "$todo" ]]; then echo "$bin"; return 0; fi
+  todo="$(missing | tr '\n' ' ')"
+  if [[ -z "${todo// }" ]]; then echo "$bin"; return 0; fi
+  if ! command -v go >/dev/null; then
+    echo "build.sh: Go 1.26+ is needed to build the control plane ($todo missing in $bin)" >&2
+    exit 2
+  fi
   mkdir -p "$bin"
   export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=readonly
   exec 9>"$bin/.build.lock"
