@@ -205,14 +205,19 @@ class ControlPlane:
             raise StackgenError(
                 f"control-plane binaries missing in {self.bin_dir}: {', '.join(missing)}; "
                 "build them with `make controlplane` (tools/controlplane/build.sh)")
-        if not self.detached:
-            _LIVE.add(self)
-        try:
-            self._start_all()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        for attempt in (1, 2, 3):
+            if not self.detached:
+                _LIVE.add(self)
+            try:
+                self._start_all()
+                return self
+            except BaseException as err:
+                self.stop()
+                # A free port can be taken by someone else before our component binds it.
+                if attempt == 3 or "address already in use" not in str(err):
+                    raise
+                shutil.rmtree(self.work_dir / "etcd", ignore_errors=True)
+        raise AssertionError("unreachable")
 
     def _start_all(self) -> None:
         self._pki, self._rest, self.node_names = make_pki(self.work_dir / "pki"), None, []
