@@ -1,0 +1,237 @@
+"""`stackgen apply` / `delete` against the real local control plane: kube-apiserver, etcd,
+kube-scheduler, kube-controller-manager and kwok GPU nodes mirroring each stack's pools."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stackgen.cluster.stack_nodes import add_sandbox_volumes, kwok_pools
+from stackgen.spec import load_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKGEN = [sys.executable, "-m", "stackgen.cli.main"]
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([*STACKGEN, *args], capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A control plane of its own whose kwok nodes mirror every example's pools (the shared
+    one's test pools reuse pool names such as h100-pool), with volumes for model caches."""
+    from stackgen.cluster.controlplane import ControlPlane
+
+    from .conftest import require_binaries
+
+    require_binaries()
+    pools = [p for e in ("llm-only", "hybrid", "platform")
+             for p in kwok_pools(load_stack(ROOT / "examples" / e / "stackgen.yaml"))]
+    with ControlPlane(pools) as plane:
+        add_sandbox_volumes(str(plane.kubeconfig), count=24)
+        yield plane
+
+
+def kubectl_json(plane, *args: str) -> dict:
+    from kubernetes import config
+
+    api = config.new_client_from_config(config_file=str(plane.kubeconfig))
+    try:
+        path = "/" + "/".join(args)
+        resp = api.call_api(*api.param_serialize("GET", path, auth_settings=["BearerToken"],
+                                                 header_params={"Accept": "application/json"}))
+        return json.loads(resp.read())
+    finally:
+        api.close()
+
+
+def render(stack_text: str, tmp_path: Path, name: str = "deploy") -> Path:
+    stack_file = tmp_path / "stackgen.yaml"
+    stack_file.write_text(stack_text)
+    out = tmp_path / name
+    proc = cli("render", "-q", "--force", "-f", str(stack_file), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def apply(plane, folder: Path, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return cli("apply", str(folder), "--kubeconfig", str(plane.kubeconfig), *extra, timeout=timeout)
+
+
+def pods_by_node_pool(plane, namespace: str, instance: str) -> list[tuple[str, dict]]:
+    pods = kubectl_json(plane, "api", "v1", "namespaces", namespace, "pods")["items"]
+    nodes = {n["metadata"]["name"]: n["metadata"]["labels"]
+             for n in kubectl_json(plane, "api", "v1", "nodes")["items"]}
+    return [(p["status"].get("phase"), nodes.get(p["spec"].get("nodeName"), {}))
+            for p in pods if p["metadata"]["labels"].get("app.kubernetes.io/instance") == instance]
+
+
+@pytest.mark.parametrize("example", ["llm-only", "hybrid"])
+def test_example_applies_schedules_on_its_pools_and_reapplies_unchanged(cluster, example) -> None:
+    folder = ROOT / "tests" / "golden" / example
+    first = apply(cluster, folder, "--timeout", "120")
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert "rollout complete" in first.stderr
+    stack = load_stack(ROOT / "examples" / example / "stackgen.yaml")
+    pool_label = "eks.amazonaws.com/nodegroup" if stack.spec.cluster.provider == "eks" else \
+        "cloud.google.com/gke-nodepool"
+    for model in stack.spec.models:
+        placed = pods_by_node_pool(cluster, stack.namespace, f"{stack.name}-{model.name}")
+        assert placed, f"no pods for {model.name}"
+        for phase, labels in placed:
+            assert phase == "Running"
+            expected = next(m.node_pool for m in _plan(example).models if m.name == model.name)
+            assert labels.get(pool_label) == expected, (model.name, labels)
+            if expected == "cpu":
+                assert "nvidia.com/gpu.present" not in labels
+    again = apply(cluster, folder, "--no-wait")
+    assert again.returncode == 0, again.stderr
+    assert " 0 created, 0 configured" in again.stderr or again.stderr.startswith("0 created") or \
+        "0 created, 0 configured" in again.stderr
+    assert "configured" not in again.stdout and "created" not in again.stdout
+
+
+def _plan(example: str):
+    from stackgen.decide import decide
+
+    path = ROOT / "examples" / example / "stackgen.yaml"
+    return decide(load_stack(path), path.parent)
+
+
+def test_kserve_platform_applies_with_crds(cluster) -> None:
+    proc = apply(cluster, ROOT / "tests" / "golden" / "platform", "--timeout", "60")
+    assert proc.returncode == 0, proc.stderr
+    assert "InferenceService/platform-assistant (ml-platform) created" in proc.stdout
+    assert "no controller reconciles it here" in proc.stderr
+
+
+def test_dry_run_changes_nothing(cluster, tmp_path: Path) -> None:
+    text = (ROOT / "examples/llm-only/stackgen.yaml").read_text().replace("name: chat\n", "name: dry\n", 1)
+    folder = render(text, tmp_path)
+    proc = apply(cluster, folder, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "created (dry run)" in proc.stdout
+    deployments = kubectl_json(cluster, "apis", "apps", "v1", "namespaces", "ml-serving", "deployments")
+    assert not [d for d in deployments["items"] if d["metadata"]["name"].startswith("dry-")]
+
+
+def test_prune_removes_only_what_stackgen_applied(cluster, tmp_path: Path) -> None:
+    text = (ROOT / "examples/hybrid/stackgen.yaml").read_text().replace("name: hybrid", "name: prune")
+    text = text.replace("namespace: ml-serving", "namespace: prune-test")
+    folder = render(text, tmp_path)
+    assert apply(cluster, folder, "--no-wait").returncode == 0
+    lookalike = {"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": "prune-vision-extra", "namespace": "prune-test",
+                              "labels": {"app.kubernetes.io/managed-by": "stackgen",
+                                         "app.kubernetes.io/part-of": "prune",
+                                         "app.kubernetes.io/name": "vision"}},
+                 "data": {"a": "b"}}
+    look_file = tmp_path / "lookalike.yaml"
+    look_file.write_text(yaml.safe_dump(lookalike))
+    subprocess.run(["kubectl", "--kubeconfig", str(cluster.kubeconfig), "apply", "-f", str(look_file)],
+                   check=True, capture_output=True)
+    start, end = text.index("    - name: vision"), text.index("    - name: fraud")
+    folder = render(text[:start] + text[end:], tmp_path)
+    proc = apply(cluster, folder, "--prune", "--no-wait")
+    assert proc.returncode == 0, proc.stderr
+    assert "Deployment/prune-vision (prune-test) pruned" in proc.stdout
+    names = {c["metadata"]["name"] for c in kubectl_json(
+        cluster, "api", "v1", "namespaces", "prune-test", "configmaps")["items"]}
+    assert "prune-vision-repository" not in names and "prune-vision-extra" in names
+    deleted = cli("delete", str(folder), "--kubeconfig", str(cluster.kubeconfig))
+    assert deleted.returncode == 0, deleted.stderr
+    left = kubectl_json(cluster, "api", "v1", "namespaces", "prune-test", "configmaps")["items"]
+    assert {c["metadata"]["name"] for c in left} <= {"prune-vision-extra", "kube-root-ca.crt"}
+    assert "prune-vision-extra" in {c["metadata"]["name"] for c in left}
+    deployments = kubectl_json(cluster, "apis", "apps", "v1", "namespaces", "prune-test", "deployments")
+    assert deployments["items"] == []
+
+
+NO_CAPACITY = """\
+apiVersion: stackgen.dev/v1alpha1
+kind: Stack
+metadata: {name: tight, namespace: tight}
+spec:
+  cluster:
+    provider: eks
+    nodePools:
+      - {name: tiny, gpu: l4-24gb, nodes: 1, gpusPerNode: 1}
+  models:
+    - name: chat
+      source: hf://meta-llama/Llama-3.2-1B-Instruct
+      kind: llm
+      replicas: 2
+"""
+
+
+def test_no_capacity_fails_wait_with_the_schedulers_reason(cluster, tmp_path: Path) -> None:
+    stack_file = tmp_path / "s.yaml"
+    stack_file.write_text(NO_CAPACITY)
+    cluster.add_nodes(kwok_pools(load_stack(stack_file)))
+    folder = render(NO_CAPACITY, tmp_path)
+    proc = apply(cluster, folder, "--timeout", "25")
+    assert proc.returncode == 1
+    assert "1/2 ready" in proc.stderr
+    assert "Insufficient nvidia.com/gpu" in proc.stderr
+
+
+def test_conflicting_field_manager_is_reported_not_overwritten(cluster, tmp_path: Path) -> None:
+    text = (ROOT / "examples/llm-only/stackgen.yaml").read_text().replace("name: chat\n", "name: conflict\n", 1)
+    text = text.replace("namespace: ml-serving", "namespace: conflict-test")
+    folder = render(text, tmp_path)
+    assert apply(cluster, folder, "--no-wait").returncode == 0
+    patch = tmp_path / "theirs.yaml"
+    patch.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "conflict-llama-chat-engine", "namespace": "conflict-test"},
+        "data": {"engine.yaml": "model: theirs\n"}}))
+    subprocess.run(["kubectl", "--kubeconfig", str(cluster.kubeconfig), "apply", "--server-side",
+                    "--force-conflicts", "--field-manager", "someone-else", "-f", str(patch)],
+                   check=True, capture_output=True)
+    proc = apply(cluster, folder, "--no-wait")
+    assert proc.returncode == 1
+    assert "conflict" in proc.stderr and "someone-else" in proc.stderr
+    cm = kubectl_json(cluster, "api", "v1", "namespaces", "conflict-test", "configmaps",
+                      "conflict-llama-chat-engine")
+    assert cm["data"]["engine.yaml"] == "model: theirs\n"
+    forced = apply(cluster, folder, "--no-wait", "--force-conflicts")
+    assert forced.returncode == 0, forced.stderr
+
+
+def test_apiserver_stopped_mid_apply_then_rerun_converges(cluster, tmp_path: Path) -> None:
+    text = (ROOT / "examples/hybrid/stackgen.yaml").read_text().replace("name: hybrid", "name: fault")
+    text = text.replace("namespace: ml-serving", "namespace: fault-test")
+    folder = render(text, tmp_path)
+    proc = subprocess.Popen([*STACKGEN, "apply", str(folder), "--kubeconfig", str(cluster.kubeconfig),
+                             "--no-wait", "--no-diff"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    stopper = threading.Timer(1.5, cluster.stop_apiserver)
+    stopper.start()
+    stopper.join()
+    out, err = proc.communicate(timeout=120)
+    cluster.start_apiserver()
+    rerun = apply(cluster, folder, "--no-wait")
+    assert rerun.returncode == 0, rerun.stderr
+    objects = [d for p in sorted(folder.rglob("*.yaml")) if "overlays" not in p.parts
+               and p.name != "kustomization.yaml" for d in yaml.safe_load_all(p.read_text()) if d]
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            live = kubectl_json(cluster, "apis", "apps", "v1", "namespaces", "fault-test",
+                                "deployments", obj["metadata"]["name"])
+            assert live["metadata"]["name"] == obj["metadata"]["name"]
+    third = apply(cluster, folder, "--no-wait")
+    assert "0 created, 0 configured" in third.stderr
+    inventory = kubectl_json(cluster, "api", "v1", "namespaces", "fault-test", "configmaps",
+                             "stackgen-inventory-fault")
+    refs = json.loads(inventory["data"]["objects.json"])
+    assert len(refs) == len({json.dumps(r, sort_keys=True) for r in refs}) == len(objects)
+    time.sleep(0)
