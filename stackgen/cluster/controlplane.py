@@ -340,6 +340,9 @@ class ControlPlane:
             "kube-controller-manager": [
                 *client_auth, f"--secure-port={p['controller-manager']}",
                 f"--service-account-private-key-file={pki.sa_key}", f"--root-ca-file={pki.ca_crt}",
+                # kwok renews node leases every 10 s; on a starved CI runner (or while an
+                # apiserver is down in a fault test) allow more than the default 50 s gap
+                "--node-monitor-grace-period=2m",
                 f"--cert-dir={pki.dir / 'kcm'}"],
             "kube-scheduler": [*client_auth, f"--secure-port={p['scheduler']}",
                                f"--cert-dir={pki.dir / 'scheduler'}"],
