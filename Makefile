@@ -33,7 +33,7 @@ demo: venv
 	$(BIN)/stackgen render -f $(DEMO_OUT)/stackgen.yaml -o $(DEMO_OUT)/manifests
 	$(BIN)/stackgen lint $(DEMO_OUT)/manifests --crds ../shared/crds
 
-test: venv controlplane
+test: venv controlplane runtime-venv
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test-unit: venv

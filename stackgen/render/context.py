@@ -7,13 +7,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from stackgen import __version__
 from stackgen.decide.plan import ModelPlan, Plan
 from stackgen.render.names import base_labels, safe_name, selector_labels
 from stackgen.render.placement import pod_placement
+from stackgen.runtime.image import default_image
 from stackgen.spec.models import Model, Stack
 
-RUNTIME_IMAGE = f"ghcr.io/stackgen-dev/stackgen-runtime:v{__version__}"
+RUNTIME_IMAGE = default_image()
 TRITON_RELEASE = "25.01"
 TRITON_IMAGES = {
     None: f"nvcr.io/nvidia/tritonserver:{TRITON_RELEASE}-py3",

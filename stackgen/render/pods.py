@@ -37,7 +37,9 @@ def shm_gib(plan: ModelPlan) -> int:
 
 def resources(plan: ModelPlan) -> dict[str, Any]:
     """Requests and limits: GPUs requested = limited; CPU and memory sized from the model."""
-    gpus = plan.gpus_per_replica if plan.gpu_resource else 0
+    # a multi-node replica is one pod per pipeline stage, each with its share of the GPUs
+    gpus = plan.gpus_per_replica // max(plan.pipeline_parallel_size if plan.multi_node else 1, 1) \
+        if plan.gpu_resource else 0
     per_pod_weights = weights_gib(plan) / max(plan.pipeline_parallel_size, 1)
     if plan.kind == "llm":
         cpu = 2 + 4 * max(gpus, 1)

@@ -24,6 +24,7 @@ def engine_settings(ctx: ModelCtx, *, model: str | None = None, port: int = PORT
         runner="generate" if m.kind == "llm" else "pooling",
         device="cuda" if m.gpu else "auto",
         tensorParallelSize=m.tensor_parallel_size, pipelineParallelSize=m.pipeline_parallel_size,
+        nodes=m.pipeline_parallel_size if m.multi_node else 1,
         maxModelLen=m.max_model_len, gpuMemoryUtilization=ctx.stack.spec.render.gpu_memory_utilization,
         dtype=m.dtype or "auto", quantization=m.quantization or "none", port=port,
         modelCacheDir=f"{pods.CACHE_MOUNT}/hf", shutdownGracePeriodSeconds=30,
@@ -128,6 +129,9 @@ def _leader_worker_set(ctx: ModelCtx, volumes, mounts, annotations) -> list[Rend
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         worker_container.pop(probe)
     worker_container.pop("ports")
+    worker_container["readinessProbe"] = {  # ready once its raylet joined the leader's cluster
+        "exec": {"command": ["sh", "-c", "ray health-check --address ${LWS_LEADER_ADDRESS}:6379"]},
+        "periodSeconds": 15, "timeoutSeconds": 10, "failureThreshold": 4}
     worker = pods.pod_spec([worker_container], volumes, ctx.placement)
     (lws,) = render_objects(
         "vllm/leaderworkerset.yaml.j2", name=ctx.name, namespace=ctx.namespace,

@@ -44,10 +44,14 @@ def count_visible(env: dict[str, str] | None = None, dev: Path = Path("/dev")) -
     return len(nodes), f"{len(nodes)} /dev/nvidiaN device node(s)"
 
 
-def check_accelerators(device: str, tp: int, pp: int, env: dict[str, str] | None = None) -> Accelerators:
-    """Raises RuntimeInputError when a CUDA run would get fewer GPUs than TP x PP."""
+def check_accelerators(device: str, tp: int, pp: int, env: dict[str, str] | None = None,
+                       nodes: int = 1) -> Accelerators:
+    """Raises RuntimeInputError when a CUDA run would get fewer GPUs than TP x PP.
+
+    With `nodes` > 1 (a multi-node group: this pod is one of them) the pod needs its share,
+    TP x PP / nodes."""
     visible, how = count_visible(env)
-    needed = tp * pp
+    needed = tp * pp // max(nodes, 1)
     chosen = device if device != "auto" else ("cuda" if visible > 0 else "cpu")
     log("devices.detected", requested=device, device=chosen, visible=visible, source=how,
         tensorParallelSize=tp, pipelineParallelSize=pp, needed=needed)
@@ -57,7 +61,8 @@ def check_accelerators(device: str, tp: int, pp: int, env: dict[str, str] | None
     if visible < needed:
         raise RuntimeInputError(
             f"engine settings ask for tensorParallelSize {tp} x pipelineParallelSize {pp} = "
-            f"{needed} GPU(s), but {visible} are visible ({how}). Request {needed} "
+            f"{tp * pp} GPU(s)" + (f" over {nodes} pods, {needed} in this one" if nodes > 1 else "")
+            + f", but {visible} are visible ({how}). Request {needed} "
             "nvidia.com/gpu for the container, or lower tensorParallelSize/pipelineParallelSize "
             "(stackgen plan picks them from the node pool).",
             event="devices.mismatch",

@@ -91,7 +91,7 @@ def gather(args: argparse.Namespace, engine_extra: list[str]) -> EngineSettings:
 def prepare(args: argparse.Namespace, engine_extra: list[str]):
     settings = gather(args, engine_extra)
     accel = check_accelerators(settings.device, settings.tensorParallelSize,
-                               settings.pipelineParallelSize)
+                               settings.pipelineParallelSize, nodes=settings.nodes)
     model = resolve_model(settings.model, cache_dir=settings.modelCacheDir,
                           pvc_root=os.environ.get("STACKGEN_PVC_ROOT", settings.pvcMountRoot))
     return settings, build_command(settings, model, accel)

@@ -39,6 +39,7 @@ class EngineSettings(BaseModel):
     device: Literal["auto", "cuda", "cpu"] = "auto"
     tensorParallelSize: int = Field(default=1, ge=1, le=64)
     pipelineParallelSize: int = Field(default=1, ge=1, le=64)
+    nodes: int = Field(default=1, ge=1, le=64)  # pods in a multi-node group (LeaderWorkerSet size)
     maxModelLen: int | None = Field(default=None, ge=16)
     gpuMemoryUtilization: float = Field(default=0.9, gt=0.0, le=1.0)
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"

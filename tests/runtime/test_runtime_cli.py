@@ -78,6 +78,17 @@ def test_tp_times_pp_counts_against_visible_gpus(tmp_path):
     assert flag(ok["argv"], "--pipeline-parallel-size") == "2"
 
 
+def test_multi_node_pod_needs_only_its_share(tmp_path):
+    """A LeaderWorkerSet leader with TP 4 x PP 2 over 2 pods needs 4 GPUs of its own."""
+    model = model_folder(tmp_path / "m")
+    cfg = write(tmp_path / "engine.yaml", f"model: {model}\ndevice: cuda\n"
+                "tensorParallelSize: 4\npipelineParallelSize: 2\nnodes: 2\n")
+    assert_bad_input(run_cli(["--config", str(cfg)], CUDA_VISIBLE_DEVICES="0,1,2"),
+                     "= 8 GPU(s) over 2 pods, 4 in this one", "3 are visible")
+    ok = dry_run("--config", str(cfg), CUDA_VISIBLE_DEVICES="0,1,2,3")
+    assert flag(ok["argv"], "--pipeline-parallel-size") == "2"
+
+
 @pytest.mark.skipif(Path("/dev/nvidia0").exists(), reason="this machine has a GPU")
 def test_cuda_requested_on_a_machine_without_gpus(tmp_path):
     model = model_folder(tmp_path / "m")

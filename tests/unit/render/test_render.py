@@ -147,3 +147,42 @@ def test_kserve_platform() -> None:
     assert runtimes == {"stackgen-vllm", "stackgen-triton"}
     embed = by_kind(files, "InferenceService", "embedder")["spec"]["predictor"]["model"]
     assert (embed["runtime"], embed["modelFormat"]["name"]) == ("stackgen-triton", "onnx")
+
+
+MULTI_NODE = """\
+apiVersion: stackgen.dev/v1alpha1
+kind: Stack
+metadata: {name: big}
+spec:
+  cluster:
+    provider: gke
+    nodePools:
+      - {name: h100, gpu: h100-80gb, nodes: 4, gpusPerNode: 8}
+      - {name: mig, gpu: a100-80gb, nodes: 1, gpusPerNode: 7, mig: 1g.10gb}
+  models:
+    - {name: llama405, source: "hf://meta-llama/Llama-3.1-405B-Instruct", kind: llm, maxModelLen: 8192}
+    - {name: resnet, source: "pvc://models/resnet50", kind: vision, framework: onnx, nodePool: mig}
+"""
+
+
+def test_multi_node_leader_worker_set_and_mig(tmp_path: Path) -> None:
+    path = tmp_path / "stackgen.yaml"
+    path.write_text(MULTI_NODE)
+    stack = load_stack(path)
+    files = render_files(stack, decide(stack, tmp_path))
+    lws = by_kind(files, "LeaderWorkerSet", "llama405")
+    template = lws["spec"]["leaderWorkerTemplate"]
+    assert template["size"] == 2  # pipeline parallel across two nodes
+    leader = template["leaderTemplate"]["spec"]["containers"][0]
+    worker = template["workerTemplate"]["spec"]["containers"][0]
+    assert leader["resources"]["limits"]["nvidia.com/gpu"] == "8" == worker["resources"]["limits"]["nvidia.com/gpu"]
+    assert "ray start --head" in leader["command"][-1] and "LWS_LEADER_ADDRESS" in worker["command"][-1]
+    assert any(v["name"] == "dshm" for v in template["leaderTemplate"]["spec"]["volumes"])
+    engine = YAML(typ="safe").load(by_kind(files, "ConfigMap", "llama405")["data"]["engine.yaml"])
+    assert (engine["tensorParallelSize"], engine["pipelineParallelSize"], engine["nodes"]) == (8, 2, 2)
+    service = by_kind(files, "Service", "llama405")
+    assert service["spec"]["selector"]["leaderworkerset.sigs.k8s.io/worker-index"] == "0"
+    resnet = by_kind(files, "Deployment", "resnet")["spec"]["template"]["spec"]
+    assert resnet["containers"][0]["resources"]["limits"]["nvidia.com/mig-1g.10gb"] == "1"
+    mount = next(m for m in resnet["containers"][0]["volumeMounts"] if m["name"] == "model-source")
+    assert (mount["subPath"], mount["readOnly"]) == ("resnet50", True)
