@@ -177,3 +177,46 @@ def cli_command() -> list[str]:
 def run_cli(args: list[str], timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([*cli_command(), *args], capture_output=True, text=True,
                           timeout=timeout, env=runtime_env(**env), cwd=REPO)
+
+
+RENDERED_STACK = """\
+apiVersion: stackgen.dev/v1alpha1
+kind: Stack
+metadata: {{name: e2e, namespace: e2e}}
+spec:
+  cluster:
+    provider: generic
+    nodePools:
+      - {{name: l4, gpu: l4-24gb, nodes: 1, gpusPerNode: 1}}
+  models:
+    - name: {name}
+      source: pvc://{claim}/{folder}
+      kind: llm
+      modelConfig: {config}
+      maxModelLen: 4096
+"""
+
+#: What differs between the pod the manifests describe and this CPU-only test machine.
+CPU_OVERRIDES = ("host", "port", "device", "dtype", "cpuKvCacheSpaceGiB", "modelCacheDir")
+
+
+def rendered_settings(model: Path, name: str, port: int, work: Path) -> dict:
+    """The engine settings `stackgen render` writes into the model's ConfigMap for a stack
+    serving `model` from a PVC, with only the CPU-machine keys replaced."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    stack = work / "stackgen.yaml"
+    stack.write_text(RENDERED_STACK.format(name=name, claim=model.parent.name, folder=model.name,
+                                           config=model / "config.json"))
+    out = work / "deploy"
+    subprocess.run([sys.executable, "-m", "stackgen.cli.main", "render", "-q", "-f", str(stack),
+                    "-o", str(out)], check=True, capture_output=True)
+    configmap = yaml.safe_load((out / "models" / name / "configmap.yaml").read_text())
+    document = yaml.safe_load(configmap["data"]["engine.yaml"])
+    cpu = base_settings(model, name, port)
+    document.update({k: cpu[k] for k in CPU_OVERRIDES if k in cpu})
+    document["modelCacheDir"] = str(work / "cache")
+    return document

@@ -17,7 +17,7 @@ import pytest
 from runtime_harness import (
     NotReady,
     Server,
-    base_settings,
+    rendered_settings,
     free_port,
     http,
     start_server,
@@ -34,10 +34,13 @@ STREAM_TOKENS = 3000
 def llm_server(tiny_models, tmp_path_factory) -> Server:
     work = tmp_path_factory.mktemp("llm-server")
     port = free_port()
-    settings = base_settings(tiny_models / "tiny-llama", SERVED, port, maxModelLen=4096)
+    settings = rendered_settings(tiny_models / "tiny-llama", SERVED, port, work)
+    # as rendered: the pod mounts the claim at /mnt/models/<claim>; here the cache folder
+    assert settings["model"] == f"pvc://{tiny_models.name}/tiny-llama"
     try:
         server = start_server(write_settings(work / "engine.json", settings),
-                              work / "server.log", SERVED, port)
+                              work / "server.log", SERVED, port,
+                              extra_env={"STACKGEN_PVC_ROOT": str(tiny_models.parent)})
     except NotReady as exc:
         pytest.fail(str(exc))
     yield server
