@@ -33,12 +33,13 @@ def apply(
     show.preflight(report)
     if report.errors:
         raise CheckFailed("preflight failed: " + "; ".join(report.errors))
-    plan = apply_stack(kube, objects, stack, namespace, dry_run=True, prune=False)
-    if diff and plan.diff:
-        typer.echo(plan.diff, nl=False)
-    if dry_run:
-        show.outcome(plan, dry_run=True)
-        return
+    if diff or dry_run:
+        plan = apply_stack(kube, objects, stack, namespace, dry_run=True, prune=False)
+        if diff and plan.diff:
+            typer.echo(plan.diff, nl=False)
+        if dry_run:
+            show.outcome(plan, dry_run=True)
+            return
     outcome = apply_stack(kube, objects, stack, namespace, prune=prune,
                           force_conflicts=force_conflicts)
     show.outcome(outcome, dry_run=False)

@@ -86,8 +86,10 @@ def node_template(pool: NodePool, provider: str) -> dict[str, Any]:
     labels: dict[str, str] = {}
     if prof["poolLabel"]:
         labels[prof["poolLabel"]] = pool.name
-    allocatable: dict[str, str] = {"cpu": str(int(pool.cpu_per_node or 32)),
-                                   "memory": f"{int(pool.memory_gib_per_node or 256)}Gi",
+    # defaults in line with cloud GPU instances: ~12 vCPUs and 128 GiB per GPU
+    cpu = pool.cpu_per_node or max(32, 12 * pool.gpus)
+    memory = pool.memory_gib_per_node or max(256, 128 * pool.gpus)
+    allocatable: dict[str, str] = {"cpu": str(int(cpu)), "memory": f"{int(memory)}Gi",
                                    "pods": "110"}
     if pool.is_gpu:
         gpu = resolve_gpu(pool.gpu)

@@ -42,8 +42,10 @@ def resources(plan: ModelPlan) -> dict[str, Any]:
         if plan.gpu_resource else 0
     per_pod_weights = weights_gib(plan) / max(plan.pipeline_parallel_size, 1)
     if plan.kind == "llm":
+        # weights stream from safetensors through the page cache (reclaimable), so the
+        # process needs a fraction of them resident, not a full host-side copy
         cpu = 2 + 4 * max(gpus, 1)
-        memory = max(16, math.ceil(per_pod_weights * 1.2 + 8))
+        memory = max(16, math.ceil(per_pod_weights * 0.25 + 12))
     else:
         cpu = 2 if gpus else 4
         memory = max(4, math.ceil(per_pod_weights * 2 + 4))

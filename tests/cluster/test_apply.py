@@ -235,3 +235,29 @@ def test_apiserver_stopped_mid_apply_then_rerun_converges(cluster, tmp_path: Pat
     refs = json.loads(inventory["data"]["objects.json"])
     assert len(refs) == len({json.dumps(r, sort_keys=True) for r in refs}) == len(objects)
     time.sleep(0)
+
+
+def test_init_discovers_gpu_pools_from_the_cluster(cluster, tmp_path: Path) -> None:
+    out = tmp_path / "stackgen.yaml"
+    proc = cli("init", "--non-interactive", "--discover", "--kubeconfig", str(cluster.kubeconfig),
+               "--set", "name=found", "--set", "models[0].name=chat",
+               "--set", "models[0].source=hf://meta-llama/Llama-3.1-8B-Instruct", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    stack = load_stack(out)
+    assert stack.spec.cluster.provider == "gke"
+    pools = {p.name: p for p in stack.spec.cluster.node_pools}
+    h100 = pools["h100-pool"]  # llm-only's GKE pool: 2 kwok nodes with 8 H100s each
+    assert (h100.gpu, h100.nodes, h100.gpus) == ("h100-80gb", 2, 8)
+
+
+def test_bad_credentials_are_a_clear_error(cluster, tmp_path: Path) -> None:
+    config = yaml.safe_load(Path(cluster.kubeconfig).read_text())
+    config["users"][0]["user"] = {"token": "not-a-valid-token"}
+    bad = tmp_path / "kubeconfig"
+    bad.write_text(yaml.safe_dump(config))
+    proc = cli("apply", str(ROOT / "tests/golden/llm-only"), "--kubeconfig", str(bad), "--no-wait")
+    assert proc.returncode == 1
+    assert "authentication failed" in proc.stderr and "Traceback" not in proc.stderr
+    missing = cli("apply", str(ROOT / "tests/golden/llm-only"), "--kubeconfig", str(bad),
+                  "--context", "nope")
+    assert missing.returncode == 2 and "kubeconfig" in missing.stderr
