@@ -40,7 +40,8 @@ def stamp(objects: list[dict], stack: str, namespace: str) -> list[dict]:
     out = []
     for obj in objects:
         obj = json.loads(json.dumps(obj))
-        obj["metadata"].setdefault("annotations", {})[OWNER] = f"{namespace}/{stack}"
+        if obj["kind"] != "Namespace":  # namespaces may be shared by stacks: never owned
+            obj["metadata"].setdefault("annotations", {})[OWNER] = f"{namespace}/{stack}"
         out.append(obj)
     return out
 
@@ -84,6 +85,8 @@ def _apply_one(kube: Kube, obj: dict, *, dry_run: bool, force: bool) -> tuple[di
     if res is None:
         raise ClusterError(f"{ref.kind} ({ref.api_version}) is not served by the cluster")
     live = kube.request("GET", kube.path(res, ref.namespace, ref.name), ok_missing=True)
+    if live is not None and ref.kind == "Namespace":
+        return live, live  # created when missing, never updated: stacks may share it
     query = {"fieldManager": FIELD_MANAGER, "force": "true" if force else "false"}
     if dry_run:
         query["dryRun"] = "All"
@@ -183,9 +186,9 @@ def _safe_inventory(kube: Kube, stack: str, namespace: str) -> list[Ref]:
 def _ensure_namespace(kube: Kube, objects: list[dict], namespace: str) -> None:
     """The inventory lives in the stack's namespace: create it first when rendered."""
     ns = next((o for o in objects if o["kind"] == "Namespace" and o["metadata"]["name"] == namespace), None)
-    if ns is not None:
-        kube.request("PATCH", f"/api/v1/namespaces/{namespace}", ns,
-                     {"fieldManager": FIELD_MANAGER, "force": "false"}, APPLY_PATCH)
+    path = f"/api/v1/namespaces/{namespace}"
+    if ns is not None and kube.request("GET", path, ok_missing=True) is None:
+        kube.request("PATCH", path, ns, {"fieldManager": FIELD_MANAGER, "force": "false"}, APPLY_PATCH)
 
 
 def delete_stack(kube: Kube, stack: str, namespace: str) -> list[str]:
