@@ -30,6 +30,8 @@ class CaseResult:
     split: str = "fit"
     #: why the case cannot be reconciled (kept, printed, outside the targets); "" if it counts
     excluded: str = ""
+    #: the vLLM accounting the log came from: "v1" (0.21+), "v1-0.10" or "legacy"
+    profiler: str = "v1"
 
     @property
     def error(self) -> float:
@@ -74,16 +76,24 @@ def evaluate(case: dict) -> CaseResult:
                       predicted_tokens=result.kv_cache_tokens or 0,
                       published_kv_gib=case.get("published_kv_gib"),
                       predicted_kv_gib=result.kv_cache_bytes_per_gpu / GiB,
-                      split=case.get("split", "fit"), excluded=" ".join(str(case.get("excluded", "")).split()))
+                      split=case.get("split", "fit"), excluded=" ".join(str(case.get("excluded", "")).split()),
+                      profiler=settings.profiler)
 
 
 def evaluate_file(path: Path) -> list[CaseResult]:
     return [evaluate(case) for case in read_yaml(path)["cases"]]
 
 
-def counted(results: list[CaseResult], split: str | None = None) -> list[CaseResult]:
-    """The cases the targets apply to (not excluded), optionally one split only."""
-    return [r for r in results if not r.excluded and (split is None or r.split == split)]
+def counted(results: list[CaseResult], split: str | None = None,
+            profilers: tuple[str, ...] | None = None) -> list[CaseResult]:
+    """The cases the targets apply to (not excluded), optionally one split and/or some
+    profilers only."""
+    return [r for r in results if not r.excluded and (split is None or r.split == split)
+            and (profilers is None or r.profiler in profilers)]
+
+
+#: the V1 engine's accounting since 0.10 (the default path models 0.21+)
+V1_PROFILERS = ("v1", "v1-0.10")
 
 
 def median_abs_error(results: list[CaseResult]) -> float:
@@ -92,22 +102,26 @@ def median_abs_error(results: list[CaseResult]) -> float:
 
 def _summary(label: str, results: list[CaseResult]) -> str:
     if not results:
-        return f"{label:<9} no cases"
+        return f"{label:<17} no cases"
     worst = max(abs(r.error) for r in results)
-    return (f"{label:<9} median |error| {median_abs_error(results):.2%}, max {worst:.2%} "
+    return (f"{label:<17} median |error| {median_abs_error(results):.2%}, max {worst:.2%} "
             f"over {len(results)} case(s)")
 
 
 def table(results: list[CaseResult]) -> str:
     """One line per case, then the error of the fitted, held-out and all counted cases
     separately; excluded cases are listed with their reason."""
-    head = (f"{'case':<32} {'split':<7} {'gpu':<14} {'tp':>2} {'published':>10} "
+    head = (f"{'case':<32} {'profiler':<8} {'split':<7} {'gpu':<14} {'tp':>2} {'published':>10} "
             f"{'predicted':>10} {'error':>8}")
     lines = [head, "-" * len(head)]
     for r in results:
         mark = " (excluded)" if r.excluded else ""
-        lines.append(f"{r.id:<32} {r.split:<7} {r.gpu:<14} {r.tp:>2} {r.published_tokens:>10,} "
+        lines.append(f"{r.id:<32} {r.profiler:<8} {r.split:<7} {r.gpu:<14} {r.tp:>2} {r.published_tokens:>10,} "
                      f"{r.predicted_tokens:>10,} {r.error:>+8.2%}{mark}")
+    for label, group in (("legacy", ("legacy",)), ("v1", V1_PROFILERS)):
+        lines += [_summary(f"{label} fitted:", counted(results, "fit", group)),
+                  _summary(f"{label} held-out:", counted(results, "holdout", group)),
+                  _summary(f"{label} all:", counted(results, None, group))]
     lines += [_summary("fitted:", counted(results, "fit")),
               _summary("held-out:", counted(results, "holdout")),
               _summary("all:", counted(results))]

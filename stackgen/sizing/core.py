@@ -12,6 +12,7 @@ from stackgen.sizing.engine import (
     EngineSettings,
     batching_defaults,
     compute_dtype,
+    cudagraph_capture_sizes,
     effective_quantization,
     validate,
 )
@@ -91,7 +92,7 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings) -> SizeRe
     tokens_batch, seqs = batching_defaults(gpu, settings)
     max_len = _max_len(facts, settings)
     weights = M.weight_bytes_per_gpu(facts, dtype, quant, tp, pp)
-    act = M.activation_bytes(facts, dtype, tp, tokens_batch, seqs, settings.profiler) if facts.is_llm else _small_activation(facts)
+    act = _llm_activation(facts, gpu, settings, dtype) if facts.is_llm else _small_activation(facts)
     non_torch = M.non_torch_bytes(gpu, tp, pp, settings.profiler)
     budget = int(gpu.memory_bytes * settings.gpu_memory_utilization)
     available = budget - weights - act - non_torch
@@ -115,6 +116,14 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings) -> SizeRe
     return SizeResult(**base, kv_cache_bytes_per_gpu=max(available, 0), kv_bytes_per_token=per_token,
                       kv_cache_tokens=tokens, max_concurrency=concurrency, fits=fits,
                       notes=_fit_notes(fits, tokens, max_len, available))
+
+
+def _llm_activation(facts: ModelFacts, gpu: GpuProfile, s: EngineSettings, dtype: str) -> int:
+    """What vLLM itself calls peak activation memory: the profiling run's transient peak
+    plus (vLLM 0.21+) the CUDA graph memory estimate it reserves before the KV cache."""
+    tokens, seqs = batching_defaults(gpu, s)
+    peak = M.activation_bytes(facts, dtype, s.tensor_parallel_size, tokens, seqs, s.profiler)
+    return peak + M.cudagraph_bytes(sum(cudagraph_capture_sizes(gpu, s)), s.profiler)
 
 
 def _small_activation(facts: ModelFacts) -> int:

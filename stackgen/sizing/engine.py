@@ -14,7 +14,7 @@ GiB = 1 << 30
 DTYPES = ("auto", "bfloat16", "float16")
 QUANTIZATIONS = ("none", "fp8", "awq", "gptq")
 KV_CACHE_DTYPES = ("auto", "fp8")
-PROFILERS = ("v1", "legacy")
+PROFILERS = ("v1", "v1-0.10", "legacy")
 #: vLLM's KV cache block size (tokens per block) on CUDA.
 BLOCK_SIZE = 16
 DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
@@ -32,8 +32,9 @@ class EngineSettings:
     #: None: vLLM's own default for the GPU (see batching_defaults)
     max_num_batched_tokens: int | None = None
     max_num_seqs: int | None = None
-    #: which vLLM memory profiler to model: "v1" (the pinned vLLM 0.32) or "legacy" (V0
-    #: and V1 <= 0.9, the accounting of most published start-up logs); docs/sizing.md
+    #: which vLLM memory profiler to model: "v1" (vLLM 0.21+, the pinned 0.32: CUDA graph
+    #: memory reserved before the KV cache), "v1-0.10" (V1 0.10-0.20: the same without the
+    #: CUDA graph reservation) or "legacy" (V0 and V1 <= 0.9); docs/sizing.md
     profiler: str = "v1"
 
 
@@ -121,3 +122,17 @@ def batching_defaults(gpu: GpuProfile, s: EngineSettings | None = None) -> tuple
         tokens = s.max_num_batched_tokens or tokens
         seqs = s.max_num_seqs or seqs
     return tokens, seqs
+
+
+def cudagraph_capture_sizes(gpu: GpuProfile, s: EngineSettings | None = None) -> tuple[int, int]:
+    """(PIECEWISE graphs, FULL decode graphs) vLLM 0.32 captures by default
+    (`VllmConfig._set_cudagraph_sizes`, cudagraph_mode FULL_AND_PIECEWISE): sizes 1, 2, 4,
+    then every 8 below 256, then every 16, up to min(2 x max_num_seqs, 512,
+    max_num_batched_tokens); FULL decode graphs for the sizes up to max_num_seqs."""
+    tokens, seqs = batching_defaults(gpu, s)
+    top = min(2 * seqs, 512, tokens)
+    sizes = {n for n in (1, 2, 4) if n <= top} | set(range(8, min(top + 1, 256), 8))
+    sizes |= set(range(256, top + 1, 16))
+    if tokens <= top:
+        sizes.add(tokens)
+    return len(sizes), sum(1 for n in sizes if n <= seqs)

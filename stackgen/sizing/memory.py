@@ -126,7 +126,7 @@ def activation_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int, seqs: 
     """Transient peak of vLLM's profiling run (`memory_profiling`: torch's allocated peak
     minus what stays allocated): the larger of the forward pass and the sampler, which
     run one after the other."""
-    per_logit = SAMPLER_BYTES_PER_LOGIT if profiler == "v1" else LEGACY_SAMPLER_BYTES_PER_LOGIT
+    per_logit = LEGACY_SAMPLER_BYTES_PER_LOGIT if profiler == "legacy" else SAMPLER_BYTES_PER_LOGIT
     return max(forward_peak_bytes(facts, dtype, tp, tokens),
                sampler_peak_bytes(facts, dtype, tokens, seqs, per_logit))
 
@@ -153,8 +153,27 @@ def non_torch_bytes(gpu: GpuProfile, tp: int, pp: int, profiler: str = "v1") -> 
     """Memory outside torch's allocator that vLLM's profiler charges to the model: with
     the current profiler only what appears after the start snapshot; with the legacy one
     also the CUDA context and (TP/PP > 1 on NVLink GPUs) NCCL / custom all-reduce buffers."""
-    if profiler == "v1":
+    if profiler != "legacy":
         return int(NON_TORCH_V1_GIB * GiB)
     base = NON_TORCH_GIB * GiB
     nccl = NCCL_GIB * GiB if tp * pp > 1 and gpu.id in NVLINK_GPUS else 0
     return int(base + nccl)
+
+
+#: vLLM 0.21+ `GPUModelRunner.profile_cudagraph_memory` captures the first two graphs of
+#: each mode, takes the first capture plus (graphs - 1) x the second's growth, and
+#: `determine_available_memory` subtracts that estimate before sizing the KV cache
+#: ("Estimated CUDA graph memory: N GiB total"). Modelled as a fixed part (the two first
+#: captures: the graph pool's buffers at the largest size, driver state) plus a part per
+#: graph; both FITTED on two logged estimates (Qwen2.5-7B, 54 graphs: 0.37 GiB; Qwen3-8B,
+#: 86 graphs: 0.52 GiB), see docs/sizing.md.
+CUDAGRAPH_BASE_GIB = 0.117
+CUDAGRAPH_PER_GRAPH_GIB = 0.0047
+
+
+def cudagraph_bytes(graphs: int, profiler: str = "v1") -> int:
+    """CUDA graph memory vLLM reserves before sizing the KV cache: only the current
+    profiler (vLLM 0.21+) does; 0.10-0.20 and older logged it but did not subtract it."""
+    if profiler != "v1" or graphs <= 0:
+        return 0
+    return int((CUDAGRAPH_BASE_GIB + CUDAGRAPH_PER_GRAPH_GIB * graphs) * GiB)
