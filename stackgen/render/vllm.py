@@ -64,7 +64,7 @@ def container(ctx: ModelCtx, mounts: list[dict], command: list[str] | None = Non
         out["args"] = ["--config", f"{CONFIG_DIR}/engine.yaml"]
     out.update({
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "env": pods.model_env(ctx.m),
+        "env": pods.model_env(ctx.m) + ([{"name": "STACKGEN_GPU", "value": ctx.m.gpu}] if ctx.m.gpu else []),
         **({"envFrom": pods.env_from(ctx.m)} if pods.env_from(ctx.m) else {}),
         "resources": pods.resources(ctx.m),
         **pods.probes(ctx.m, "http", "/health", "/health"),

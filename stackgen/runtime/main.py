@@ -19,6 +19,7 @@ import signal
 import sys
 from typing import Any
 
+from stackgen.runtime.defaults import fill_defaults
 from stackgen.runtime.devices import check_accelerators
 from stackgen.runtime.engine import build_command
 from stackgen.runtime.errors import RuntimeInputError
@@ -94,6 +95,7 @@ def prepare(args: argparse.Namespace, engine_extra: list[str]):
                                settings.pipelineParallelSize, nodes=settings.nodes)
     model = resolve_model(settings.model, cache_dir=settings.modelCacheDir,
                           pvc_root=os.environ.get("STACKGEN_PVC_ROOT", settings.pvcMountRoot))
+    settings = fill_defaults(settings, model.path, accel.device)
     return settings, build_command(settings, model, accel)
 
 

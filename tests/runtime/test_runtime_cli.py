@@ -242,3 +242,25 @@ def test_runtime_package_never_imports_the_cli():
     code = ("import sys, stackgen.runtime.main; "
             "sys.exit(any(m.startswith('stackgen.cli') for m in sys.modules))")
     assert subprocess.run([python, "-c", code]).returncode == 0
+
+
+def _llama_8b_folder(root: Path) -> Path:
+    from stackgen.catalog import resolve_model
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "config.json").write_text(json.dumps(dict(resolve_model("llama-3.1-8b").config)))
+    return root
+
+
+def test_max_model_len_default_fits_the_gpu(tmp_path):
+    """Llama-3.1-8B's 131072-token context does not fit an L4's KV cache; without
+    maxModelLen the runtime picks the longest power of two that does, from the sizing core."""
+    model = _llama_8b_folder(tmp_path / "llama")
+    cfg = write(tmp_path / "engine.yaml", f"model: {model}\ndevice: cuda\n")
+    on_l4 = dry_run("--config", str(cfg), CUDA_VISIBLE_DEVICES="0", STACKGEN_GPU="l4-24gb")
+    assert flag(on_l4["argv"], "--max-model-len") == "16384"
+    on_h100 = dry_run("--config", str(cfg), CUDA_VISIBLE_DEVICES="0", STACKGEN_GPU="h100")
+    assert "--max-model-len" not in on_h100["argv"]  # the full context fits: vLLM decides
+    given = write(tmp_path / "given.yaml", f"model: {model}\ndevice: cuda\nmaxModelLen: 2048\n")
+    kept = dry_run("--config", str(given), CUDA_VISIBLE_DEVICES="0", STACKGEN_GPU="l4-24gb")
+    assert flag(kept["argv"], "--max-model-len") == "2048"
