@@ -162,7 +162,7 @@ def apply_stack(kube: Kube, objects: list[dict], stack: str, namespace: str, *,
     owner = f"{namespace}/{stack}"
     objects = stamp(objects, stack, namespace)
     current = [Ref.of(o) for o in objects]
-    previous = [] if dry_run else _safe_inventory(kube, stack, namespace)
+    previous = [] if dry_run else read_inventory(kube, stack, namespace)
     if not dry_run:
         _ensure_namespace(kube, objects, namespace)
         union = {r.key: r for r in previous + current}
@@ -177,10 +177,6 @@ def apply_stack(kube: Kube, objects: list[dict], stack: str, namespace: str, *,
     write_inventory(kube, stack, namespace, current if prune else
                     list({r.key: r for r in current + gone}.values()))
     return out
-
-
-def _safe_inventory(kube: Kube, stack: str, namespace: str) -> list[Ref]:
-    return read_inventory(kube, stack, namespace)
 
 
 def _ensure_namespace(kube: Kube, objects: list[dict], namespace: str) -> None:

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -95,8 +94,7 @@ def test_example_applies_schedules_on_its_pools_and_reapplies_unchanged(cluster,
                 assert "nvidia.com/gpu.present" not in labels
     again = apply(cluster, folder, "--no-wait")
     assert again.returncode == 0, again.stderr
-    assert " 0 created, 0 configured" in again.stderr or again.stderr.startswith("0 created") or \
-        "0 created, 0 configured" in again.stderr
+    assert "0 created, 0 configured" in again.stderr
     assert "configured" not in again.stdout and "created" not in again.stdout
 
 
@@ -234,7 +232,6 @@ def test_apiserver_stopped_mid_apply_then_rerun_converges(cluster, tmp_path: Pat
                              "stackgen-inventory-fault")
     refs = json.loads(inventory["data"]["objects.json"])
     assert len(refs) == len({json.dumps(r, sort_keys=True) for r in refs}) == len(objects)
-    time.sleep(0)
 
 
 def test_init_discovers_gpu_pools_from_the_cluster(cluster, tmp_path: Path) -> None:
