@@ -186,3 +186,24 @@ def test_multi_node_leader_worker_set_and_mig(tmp_path: Path) -> None:
     assert resnet["containers"][0]["resources"]["limits"]["nvidia.com/mig-1g.10gb"] == "1"
     mount = next(m for m in resnet["containers"][0]["volumeMounts"] if m["name"] == "model-source")
     assert (mount["subPath"], mount["readOnly"]) == ("resnet50", True)
+
+
+def test_keda_and_service_monitor_options_validate_against_their_crds(tmp_path: Path, crd_schemas) -> None:
+    text = (ROOT / "examples/llm-only/stackgen.yaml").read_text() + \
+        "  render: {autoscaler: keda, serviceMonitor: true, storageClass: fast-rwx}\n"
+    path = tmp_path / "stackgen.yaml"
+    path.write_text(text)
+    stack = load_stack(path)
+    files = render_files(stack, decide(stack, tmp_path))
+    kinds = {o["kind"] for _, o in objects(files)}
+    assert {"ScaledObject", "ServiceMonitor"} <= kinds and "HorizontalPodAutoscaler" not in kinds
+    scaled = by_kind(files, "ScaledObject", "llama-chat")
+    trigger = scaled["spec"]["triggers"][0]
+    assert trigger["type"] == "prometheus" and "vllm:num_requests_waiting" in trigger["metadata"]["query"]
+    assert scaled["spec"]["scaleTargetRef"]["name"] == by_kind(files, "Deployment", "llama-chat")["metadata"]["name"]
+    assert by_kind(files, "PersistentVolumeClaim", "llama-chat")["spec"]["storageClassName"] == "fast-rwx"
+    for _, obj in objects(files):
+        group, _, version = obj["apiVersion"].rpartition("/")
+        validator = crd_schemas.get((group, version, obj["kind"]))
+        if validator is not None:
+            assert not list(validator.iter_errors(obj)), obj["kind"]
