@@ -52,7 +52,7 @@ def _gpu_request(pod: dict) -> tuple[str, int] | None:
     return None
 
 
-def _tolerates(tolerations: list[dict], taint: dict) -> bool:
+def tolerates(tolerations: list[dict], taint: dict) -> bool:
     for tol in tolerations:
         if tol.get("effect") not in (None, "", taint.get("effect")):
             continue
@@ -73,7 +73,7 @@ def matching_nodes(pod: dict, nodes: list[dict]) -> list[dict]:
             continue
         taints = [t for t in (node.get("spec") or {}).get("taints") or []
                   if t.get("effect") in ("NoSchedule", "NoExecute")]
-        if all(_tolerates(tolerations, t) for t in taints):
+        if all(tolerates(tolerations, t) for t in taints):
             out.append(node)
     return out
 

@@ -62,8 +62,35 @@ def pending_reasons(kube: Kube, namespace: str, selector: dict[str, str]) -> lis
         events = (kube.request("GET", f"/api/v1/namespaces/{namespace}/events", query={
             "fieldSelector": f"involvedObject.name={name}"}) or {}).get("items", [])
         messages = [e.get("message", "") for e in events if e.get("reason") == "FailedScheduling"]
-        out.append(f"pod {name} is Pending: " + (messages[-1] if messages else "not scheduled yet"))
+        reason = messages[-1] if messages else "not scheduled yet"
+        if "untolerated taint" in reason:
+            nodes = (kube.request("GET", "/api/v1/nodes") or {}).get("items", [])
+            taints = untolerated_taints(pod.get("spec") or {}, nodes)
+            if taints:
+                reason += " [untolerated: " + "; ".join(taints) + "]"
+        out.append(f"pod {name} is Pending: {reason}")
     return out
+
+
+def untolerated_taints(pod: dict, nodes: list[dict]) -> list[str]:
+    """The taints (with node counts) a pod does not tolerate on the nodes its selector picks:
+    the scheduler's message counts such nodes but no longer names the taint."""
+    from collections import Counter
+
+    from stackgen.cluster.preflight import tolerates
+
+    selector = pod.get("nodeSelector") or {}
+    seen: Counter[str] = Counter()
+    for node in nodes:
+        labels = node["metadata"].get("labels") or {}
+        if any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        for taint in (node.get("spec") or {}).get("taints") or []:
+            if taint.get("effect") in ("NoSchedule", "NoExecute") and \
+                    not tolerates(pod.get("tolerations") or [], taint):
+                value = f"={taint['value']}" if taint.get("value") else ""
+                seen[f"{taint['key']}{value}:{taint['effect']}"] += 1
+    return [f"{taint} on {count} node(s)" for taint, count in sorted(seen.items())]
 
 
 def _selector(obj: dict) -> dict[str, str]:

@@ -258,3 +258,38 @@ def test_bad_credentials_are_a_clear_error(cluster, tmp_path: Path) -> None:
     missing = cli("apply", str(ROOT / "tests/golden/llm-only"), "--kubeconfig", str(bad),
                   "--context", "nope")
     assert missing.returncode == 2 and "kubeconfig" in missing.stderr
+
+
+UNTOLERATED = """\
+apiVersion: stackgen.dev/v1alpha1
+kind: Stack
+metadata: {name: taint, namespace: taint}
+spec:
+  cluster:
+    provider: generic
+    nodePools:
+      - name: locked
+        gpu: l4-24gb
+        nodes: 1
+        gpusPerNode: 1
+        labels: {pool: locked}
+        taints: [{key: dedicated, value: inference, effect: NoSchedule}]
+  models:
+    - {name: chat, source: "hf://meta-llama/Llama-3.2-1B-Instruct", kind: llm}
+"""
+
+
+def test_untolerated_taint_is_named_on_timeout(cluster, tmp_path: Path) -> None:
+    """The pool's nodes carry a taint the rendered pods do not tolerate (the user edited the
+    manifests' tolerations away): the timeout names the taint, not only a node count."""
+    stack_file = tmp_path / "s.yaml"
+    stack_file.write_text(UNTOLERATED)
+    cluster.add_nodes(kwok_pools(load_stack(stack_file)))
+    folder = render(UNTOLERATED, tmp_path)
+    deployment = folder / "models/chat/deployment.yaml"
+    obj = yaml.safe_load(deployment.read_text())
+    obj["spec"]["template"]["spec"].pop("tolerations")
+    deployment.write_text(yaml.safe_dump(obj))
+    proc = apply(cluster, folder, "--timeout", "15")
+    assert proc.returncode == 1
+    assert "untolerated: dedicated=inference:NoSchedule on 1 node(s)" in proc.stderr
