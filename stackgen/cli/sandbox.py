@@ -41,6 +41,7 @@ def up(
     add_sandbox_volumes(str(kubeconfig))
     if kubeconfig_out:
         shutil.copyfile(kubeconfig, kubeconfig_out)
+        kubeconfig_out.chmod(0o600)  # it holds the admin client key
         kubeconfig = kubeconfig_out
     typer.echo(str(kubeconfig))
     typer.echo(f"sandbox up: try `stackgen apply DIR --kubeconfig {kubeconfig}`; "
