@@ -68,14 +68,17 @@ def write_inventory(kube: Kube, stack: str, namespace: str, refs: list[Ref]) -> 
 
 
 # -- diff ---------------------------------------------------------------------------------
+def _strip(obj: dict) -> dict:
+    """The object without status and the metadata the server maintains."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in VOLATILE_META}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
 def _normal(obj: dict | None) -> str:
     if obj is None:
         return ""
-    obj = json.loads(json.dumps(obj))
-    obj.pop("status", None)
-    for key in VOLATILE_META:
-        obj.get("metadata", {}).pop(key, None)
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False)
+    return yaml.dump(_strip(obj), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+                     sort_keys=True, default_flow_style=False)
 
 
 def _apply_one(kube: Kube, obj: dict, *, dry_run: bool, force: bool) -> tuple[dict | None, dict]:
@@ -104,36 +107,59 @@ def _conflict_text(err: ClusterError, ref: Ref) -> str:
     return f"{_label(ref)}: {fields}"
 
 
+PARALLEL = 8  # objects of one kind rank are independent: apply them concurrently
+
+
 def apply_objects(kube: Kube, objects: list[dict], *, dry_run: bool, force_conflicts: bool) -> Outcome:
-    """Apply (or dry-run) each object in order; conflicts are collected, not forced."""
+    """Apply (or dry-run) rank by rank; conflicts are collected, not forced."""
+    from concurrent.futures import ThreadPoolExecutor
+    from itertools import groupby
+
     out = Outcome()
     chunks: list[str] = []
-    pending_namespaces = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
-    for obj in sorted(objects, key=lambda o: rank(o["kind"])):
-        ref = Ref.of(obj)
+    pending = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+
+    def one(obj: dict):
         try:
-            live, result = _apply_one(kube, obj, dry_run=dry_run, force=force_conflicts)
+            return obj, _apply_one(kube, obj, dry_run=dry_run, force=force_conflicts), None
         except ClusterError as err:
-            if getattr(err, "status", None) == 409:
-                out.conflicts.append(_conflict_text(err, ref))
-                continue
-            if dry_run and getattr(err, "status", None) == 404 and ref.namespace in pending_namespaces:
-                out.created.append(_label(ref))  # its namespace is created by this apply
-                continue
-            raise
-        before, after = _normal(live), _normal(result)
-        if live is None:
-            out.created.append(_label(ref))
-        elif before == after or (not dry_run and live["metadata"].get("resourceVersion")
-                                 == result.get("metadata", {}).get("resourceVersion")):
-            out.unchanged.append(_label(ref))
-            continue
-        else:
-            out.configured.append(_label(ref))
-        chunks += difflib.unified_diff(before.splitlines(True), after.splitlines(True),
-                                       f"live/{_label(ref)}", f"rendered/{_label(ref)}")
+            return obj, None, err
+
+    ordered = sorted(objects, key=lambda o: rank(o["kind"]))
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        for _, group in groupby(ordered, key=lambda o: rank(o["kind"])):
+            for obj, applied, err in pool.map(one, list(group)):  # results in input order
+                _record(out, chunks, Ref.of(obj), applied, err, dry_run, pending)
     out.diff = "".join(chunks)
     return out
+
+
+def _record(out: Outcome, chunks: list[str], ref: Ref, applied, err: ClusterError | None,
+            dry_run: bool, pending_namespaces: set[str]) -> None:
+    if err is not None:
+        if getattr(err, "status", None) == 409:
+            out.conflicts.append(_conflict_text(err, ref))
+            return
+        if dry_run and getattr(err, "status", None) == 404 and ref.namespace in pending_namespaces:
+            out.created.append(_label(ref))  # its namespace is created by this apply
+            return
+        raise err
+    live, result = applied
+    if live is None:
+        out.created.append(_label(ref))
+    elif not dry_run:  # a no-op server-side apply keeps the resourceVersion
+        same = live["metadata"].get("resourceVersion") == result.get("metadata", {}).get("resourceVersion")
+        (out.unchanged if same else out.configured).append(_label(ref))
+        return
+    elif _strip(live) == _strip(result):
+        out.unchanged.append(_label(ref))
+        return
+    else:
+        out.configured.append(_label(ref))
+    if dry_run:  # only the dry-run pass's diff is shown
+        before, after = _normal(live), _normal(result)
+        chunks += difflib.unified_diff(before.splitlines(True), after.splitlines(True),
+                                       f"live/{_label(ref)}", f"rendered/{_label(ref)}")
 
 
 # -- prune and delete ---------------------------------------------------------------------
