@@ -3,6 +3,7 @@ and one InferenceService per model with placement, replicas, canary and deployme
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -74,22 +75,18 @@ def _model_format(ctx: ModelCtx) -> str:
     return FORMAT.get(m.backend or "", "triton")
 
 
-def _engine_args(ctx: ModelCtx) -> list[str]:
-    m = ctx.m
-    if m.server != "vllm":
+def _engine_env(ctx: ModelCtx) -> list[dict[str, str]]:
+    """The same engine settings document as the standalone ConfigMap, inline: KServe's
+    storage initializer puts the model in /mnt/models and the runtime listens on 8080."""
+    if ctx.m.server != "vllm":
         return []
-    args = ["--", f"--tensor-parallel-size={m.tensor_parallel_size}",
-            f"--pipeline-parallel-size={m.pipeline_parallel_size}",
-            f"--gpu-memory-utilization={ctx.stack.spec.render.gpu_memory_utilization}"]
-    if m.max_model_len:
-        args.append(f"--max-model-len={m.max_model_len}")
-    if m.dtype and m.dtype != "auto":
-        args.append(f"--dtype={m.dtype}")
-    if m.quantization and m.quantization != "none":
-        args.append(f"--quantization={m.quantization}")
-    if m.kind != "llm":
-        args.append("--runner=pooling")
-    return args
+    from stackgen.render.vllm import engine_settings
+
+    settings = engine_settings(ctx, model="/mnt/models", port=PORT, cache_dir="/tmp/hf")
+    env = [{"name": "STACKGEN_ENGINE_SETTINGS", "value": json.dumps(settings, sort_keys=True)}]
+    if ctx.m.gpu:
+        env.append({"name": "STACKGEN_GPU", "value": ctx.m.gpu})
+    return env
 
 
 def _annotations(ctx: ModelCtx) -> dict[str, str]:
@@ -117,10 +114,7 @@ def inference_service(ctx: ModelCtx) -> Rendered:
     m = ctx.m
     model: dict[str, Any] = {"modelFormat": {"name": _model_format(ctx)}, "runtime": m.runtime,
                              "storageUri": m.canary_source or m.source}
-    args = _engine_args(ctx)
-    if args:
-        model["args"] = args
-    model["env"] = [e for e in pods.model_env(m) if e["name"] in ("HF_TOKEN",)]
+    model["env"] = [e for e in pods.model_env(m) if e["name"] in ("HF_TOKEN",)] + _engine_env(ctx)
     model["resources"] = pods.resources(m)
     predictor: dict[str, Any] = {"minReplicas": m.replicas_min, "maxReplicas": max(m.replicas_max, 1)}
     target = _concurrency_target(ctx)

@@ -16,7 +16,8 @@ PORT = 8000
 CONFIG_DIR = "/etc/stackgen"
 
 
-def engine_settings(ctx: ModelCtx, *, model: str | None = None, port: int = PORT) -> dict[str, Any]:
+def engine_settings(ctx: ModelCtx, *, model: str | None = None, port: int = PORT,
+                    cache_dir: str = f"{pods.CACHE_MOUNT}/hf") -> dict[str, Any]:
     """The settings document stackgen-runtime reads (docs/runtime.md)."""
     m = ctx.m
     settings = EngineSettings(
@@ -27,7 +28,7 @@ def engine_settings(ctx: ModelCtx, *, model: str | None = None, port: int = PORT
         nodes=m.pipeline_parallel_size if m.multi_node else 1,
         maxModelLen=m.max_model_len, gpuMemoryUtilization=ctx.stack.spec.render.gpu_memory_utilization,
         dtype=m.dtype or "auto", quantization=m.quantization or "none", port=port,
-        modelCacheDir=f"{pods.CACHE_MOUNT}/hf", shutdownGracePeriodSeconds=30,
+        modelCacheDir=cache_dir, shutdownGracePeriodSeconds=30,
         extraArgs=["--distributed-executor-backend", "ray"] if m.multi_node else [])
     return settings.to_document()
 

@@ -264,3 +264,22 @@ def test_max_model_len_default_fits_the_gpu(tmp_path):
     given = write(tmp_path / "given.yaml", f"model: {model}\ndevice: cuda\nmaxModelLen: 2048\n")
     kept = dry_run("--config", str(given), CUDA_VISIBLE_DEVICES="0", STACKGEN_GPU="l4-24gb")
     assert flag(kept["argv"], "--max-model-len") == "2048"
+
+
+def test_kserve_rendered_runtime_and_settings_start_the_same_engine(tmp_path):
+    """KServe's path: the stackgen-vllm ServingRuntime's args plus the InferenceService's
+    inline settings (STACKGEN_ENGINE_SETTINGS) drive the same runtime as the Deployment."""
+    import yaml
+
+    golden = Path(__file__).resolve().parents[1] / "golden" / "platform"
+    runtime = yaml.safe_load((golden / "kserve/servingruntime-stackgen-vllm.yaml").read_text())
+    isvc = yaml.safe_load((golden / "models/assistant/inferenceservice.yaml").read_text())
+    env = {e["name"]: e["value"] for e in isvc["spec"]["predictor"]["model"]["env"] if "value" in e}
+    model = model_folder(tmp_path / "mnt-models")
+    args = [a.replace("{{.Name}}", "assistant").replace("/mnt/models", str(model))
+            for a in runtime["spec"]["containers"][0]["args"]]
+    out = dry_run(*args, CUDA_VISIBLE_DEVICES="0", **env)
+    argv = out["argv"]
+    assert flag(argv, "--served-model-name") == "assistant" and flag(argv, "--port") == "8080"
+    assert flag(argv, "--max-model-len") == "16384"   # the plan's cap, not vLLM's default
+    assert flag(argv, "--tensor-parallel-size") == "1"
