@@ -7,7 +7,6 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 import yaml
 
@@ -221,7 +220,3 @@ def delete_stack(kube: Kube, stack: str, namespace: str) -> list[str]:
                  ok_missing=True)
     return deleted
 
-
-def summary(out: Outcome) -> dict[str, Any]:
-    return {"created": out.created, "configured": out.configured, "unchanged": out.unchanged,
-            "pruned": out.pruned, "conflicts": out.conflicts}

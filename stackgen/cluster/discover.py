@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from stackgen.render.names import safe_name
+
 #: Node labels that name a node's pool, per provider.
 POOL_LABELS = {
     "gke": "cloud.google.com/gke-nodepool",
@@ -42,7 +44,7 @@ def pools_from_nodes(nodes: list[tuple[str, dict, dict]]) -> tuple[str, list[dic
         labels, allocatable = members[0]
         gpu = gpu_for_labels(labels)
         gpus = int(str(allocatable.get("nvidia.com/gpu", "0")) or 0)
-        entry: dict[str, Any] = {"name": _dns(pool), "gpu": gpu.id if gpu else "none",
+        entry: dict[str, Any] = {"name": safe_name(pool), "gpu": gpu.id if gpu else "none",
                                  "nodes": len(members)}
         if gpu:
             entry["gpusPerNode"] = gpus or 1
@@ -77,9 +79,3 @@ def _fallback_pool(labels: dict) -> str:
         "node.kubernetes.io/instance-type") or "cpu"
     return product.lower()
 
-
-def _dns(name: str) -> str:
-    import re
-
-    cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
-    return cleaned or "pool"

@@ -113,8 +113,6 @@ class Kube:
         group = self._groups[api_version]
         return group.get(kind) if group else None
 
-    def forget(self, api_version: str) -> None:
-        self._groups.pop(api_version, None)
 
     def path(self, res: Resource, namespace: str | None, name: str | None = None) -> str:
         base = "/api/v1" if res.group_version == "v1" else f"/apis/{res.group_version}"

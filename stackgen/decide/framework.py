@@ -79,7 +79,6 @@ def _explicit(model: Model) -> Serving:
 @dataclass(frozen=True)
 class Orchestration:
     value: str            # none | kserve
-    framework_value: str  # what the framework alone would pick
     reasons: tuple[str, ...]
 
 
@@ -112,9 +111,9 @@ def choose_orchestration(stack: Stack) -> Orchestration:
     auto, reasons = framework_orchestration(stack)
     explicit = stack.spec.requirements.orchestration
     if explicit == "auto":
-        return Orchestration(auto, auto, reasons)
+        return Orchestration(auto, reasons)
     said = f"requirements.orchestration: {explicit} was set in the stack file"
     if explicit == auto:
-        return Orchestration(explicit, auto, (said, *reasons))
-    return Orchestration(explicit, auto, (
+        return Orchestration(explicit, (said, *reasons))
+    return Orchestration(explicit, (
         said, f"the framework would choose {auto}: " + "; ".join(reasons)))
