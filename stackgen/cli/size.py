@@ -10,7 +10,9 @@ def size(
     gpu: str = typer.Option(..., "--gpu", help="GPU id or alias, e.g. h100-80gb, H100, l4."),
     tp: int = typer.Option(1, "--tp", help="Tensor parallel size."),
     pp: int = typer.Option(1, "--pp", help="Pipeline parallel size."),
-    gpu_memory_utilization: float = typer.Option(0.9, "--gpu-memory-utilization", help="vLLM's memory fraction."),
+    gpu_memory_utilization: float = typer.Option(
+        0.92, "--gpu-memory-utilization",  # = sizing.engine.VLLM_GPU_MEMORY_UTILIZATION (kept literal: fast --help)
+        help="vLLM's memory fraction (vLLM 0.32's default: 0.92)."),
     max_model_len: int = typer.Option(None, "--max-model-len", help="Context length (default: the model's)."),
     dtype: str = typer.Option("auto", "--dtype", help="auto | bfloat16 | float16"),
     quantization: str = typer.Option("none", "--quantization", help="none | fp8 | awq | gptq"),

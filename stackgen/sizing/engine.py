@@ -14,7 +14,9 @@ GiB = 1 << 30
 DTYPES = ("auto", "bfloat16", "float16")
 QUANTIZATIONS = ("none", "fp8", "awq", "gptq")
 KV_CACHE_DTYPES = ("auto", "fp8")
-PROFILERS = ("v1", "v1-0.10", "legacy")
+PROFILERS = ("v1", "v1-mrv1", "v1-0.10", "legacy")
+#: vLLM 0.32's own `--gpu-memory-utilization` default (`CacheConfig.gpu_memory_utilization`)
+VLLM_GPU_MEMORY_UTILIZATION = 0.92
 #: vLLM's KV cache block size (tokens per block) on CUDA.
 BLOCK_SIZE = 16
 DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
@@ -24,7 +26,7 @@ DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
 class EngineSettings:
     tensor_parallel_size: int = 1
     pipeline_parallel_size: int = 1
-    gpu_memory_utilization: float = 0.9
+    gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION
     max_model_len: int | None = None
     dtype: str = "auto"
     quantization: str = "none"
@@ -32,9 +34,10 @@ class EngineSettings:
     #: None: vLLM's own default for the GPU (see batching_defaults)
     max_num_batched_tokens: int | None = None
     max_num_seqs: int | None = None
-    #: which vLLM memory profiler to model: "v1" (vLLM 0.21+, the pinned 0.32: CUDA graph
-    #: memory reserved before the KV cache), "v1-0.10" (V1 0.10-0.20: the same without the
-    #: CUDA graph reservation) or "legacy" (V0 and V1 <= 0.9); docs/sizing.md
+    #: which vLLM memory accounting to model: "v1" (the pinned vLLM 0.32, Model Runner V2:
+    #: CUDA graph memory reserved before the KV cache, no sampling parameters in the
+    #: profiling run), "v1-mrv1" (0.21+ with the V1 model runner), "v1-0.10" (V1 0.10-0.20:
+    #: no CUDA graph reservation) or "legacy" (V0 and V1 <= 0.9); docs/sizing.md
     profiler: str = "v1"
 
 
@@ -110,14 +113,18 @@ def effective_quantization(facts: ModelFacts, s: EngineSettings) -> str:
 
 
 def large_gpu(gpu: GpuProfile) -> bool:
-    """vLLM's `_set_default_args` test: >= 70 GiB of device memory and not an A100."""
+    """vLLM's `EngineArgs.get_batch_defaults` test: >= 70 GiB of device memory and not an A100."""
     return gpu.memory_bytes >= 70 * GiB and "a100" not in gpu.name.lower()
 
 
 def batching_defaults(gpu: GpuProfile, s: EngineSettings | None = None) -> tuple[int, int]:
     """(max_num_batched_tokens, max_num_seqs): the settings' values, else what `vllm serve`
-    (V1 engine, OPENAI_API_SERVER usage context) picks for this GPU."""
-    tokens, seqs = (8192, 1024) if large_gpu(gpu) else (2048, 256)
+    (OPENAI_API_SERVER usage context) picks for this GPU in vLLM 0.32: 16384 / 1024 from
+    160 GiB (B200 class), 8192 / 1024 from 70 GiB except A100s, 2048 / 256 otherwise."""
+    if gpu.memory_bytes >= 160 * GiB:
+        tokens, seqs = 16384, 1024
+    else:
+        tokens, seqs = (8192, 1024) if large_gpu(gpu) else (2048, 256)
     if s is not None:
         tokens = s.max_num_batched_tokens or tokens
         seqs = s.max_num_seqs or seqs

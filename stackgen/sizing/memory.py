@@ -78,18 +78,24 @@ def blocks_per_request(facts: ModelFacts, max_len: int) -> float:
     return (full * (facts.num_layers - sw) + min(window, full) * sw) / facts.num_layers
 
 
-#: Bytes per (sequence, vocabulary entry) live at the peak of the sampler's dummy run in
-#: vLLM 0.32 (`GPUModelRunner._dummy_sampler_run`, `Sampler.forward`,
-#: `TopKTopPSampler.forward_native`): the 16-bit logits from `compute_logits` (2), their
-#: fp32 copy (`logits.to(float32)`, 4; temperature and the Triton top-k/top-p work in
-#: place), the softmax probabilities (4) and the exponential noise `q` of `random_sample`
-#: (4). No logprobs are requested in the dummy run, so no logprob copy exists.
-SAMPLER_BYTES_PER_LOGIT = 14
-#: The V0 engine's sampler (vLLM <= 0.8, `_apply_top_k_top_p` with a full sort and
-#: logprobs always computed): fp32 logits, sorted values, int64 indices, softmax,
-#: cumulative sum, masks, probabilities and logprobs; 40 bytes reproduce the 1.26 GiB V0
-#: logged in PR #10511. Used only for the `legacy` profiler of old published logs.
-LEGACY_SAMPLER_BYTES_PER_LOGIT = 40
+#: Bytes per (sequence, vocabulary entry) live at the peak of the profiling run's dummy
+#: sampler call, per vLLM accounting (`EngineSettings.profiler`):
+#: - "v1": vLLM 0.32's default Model Runner V2 (`vllm/v1/worker/gpu/model_runner.py`
+#:   `_dummy_sampler_run`): the dummy batch carries no sampling parameters, so
+#:   `Sampler.apply_sampling_params` returns early and top-k/top-p are skipped; only the
+#:   16-bit logits of `compute_logits` (2) exist, `gumbel_sample` keeps per-block maxima.
+#: - "v1-mrv1": the V1 model runner (`vllm/v1/worker/gpu_model_runner.py`, the default of
+#:   vLLM 0.21 to ~0.26 and for MoE models until MRV2 covered them): the dummy metadata
+#:   sets top-k/top-p and a second call with a generator takes `forward_native`: the
+#:   16-bit logits (2), their fp32 copy (4; temperature and the Triton top-k/top-p work in
+#:   place), the softmax probabilities (4) and the exponential noise `q` (4).
+#: - "v1-0.10": V1 0.10-0.20, counted like "v1-mrv1" (the sampler's profiling changed
+#:   between those releases; see docs/sizing.md).
+#: - "legacy": the V0 sampler (full sort with int64 indices, cumulative sum, masks,
+#:   logprobs always computed); 40 bytes reproduce the 1.26 GiB V0 logged in PR #10511.
+SAMPLER_BYTES_PER_LOGIT = {"v1": 2, "v1-mrv1": 14, "v1-0.10": 14, "legacy": 40}
+#: profilers that subtract the CUDA graph memory estimate before sizing the KV cache
+CUDAGRAPH_RESERVED = ("v1", "v1-mrv1")
 
 
 def forward_peak_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int) -> int:
@@ -110,15 +116,18 @@ def forward_peak_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int) -> i
     return int(tokens * width * b)
 
 
-def sampler_peak_bytes(facts: ModelFacts, dtype: str, tokens: int, seqs: int, per_logit: int) -> int:
+def sampler_peak_bytes(facts: ModelFacts, dtype: str, tokens: int, seqs: int,
+                       profiler: str = "v1") -> int:
     """Peak of the sampler's dummy run over min(max_num_seqs, max_num_batched_tokens)
     sequences (`_dummy_run` returns the hidden states of the last token of each): the
-    full-vocabulary logits (gathered over TP ranks) at `per_logit` bytes, beside the
-    forward's output hidden states (tokens x hidden) that `profile_run` still holds and
-    the last-token states with their random copy (`torch.rand_like`, 2 x seqs x hidden)."""
+    full-vocabulary logits (gathered over TP ranks) at the profiler's bytes per logit,
+    beside the forward's output hidden states (tokens x hidden) that `profile_run` still
+    holds and the gathered last-token states (seqs x hidden); the V1 runner also makes a
+    random copy of those (`torch.rand_like`)."""
     reqs = min(seqs, tokens)
-    hidden = (tokens + 2 * reqs) * facts.hidden_size * DTYPE_BYTES[dtype]
-    return int(reqs * facts.vocab_size * per_logit + hidden)
+    copies = 1 if profiler == "v1" else 2
+    hidden = (tokens + copies * reqs) * facts.hidden_size * DTYPE_BYTES[dtype]
+    return int(reqs * facts.vocab_size * SAMPLER_BYTES_PER_LOGIT[profiler] + hidden)
 
 
 def activation_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int, seqs: int,
@@ -126,9 +135,8 @@ def activation_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int, seqs: 
     """Transient peak of vLLM's profiling run (`memory_profiling`: torch's allocated peak
     minus what stays allocated): the larger of the forward pass and the sampler, which
     run one after the other."""
-    per_logit = LEGACY_SAMPLER_BYTES_PER_LOGIT if profiler == "legacy" else SAMPLER_BYTES_PER_LOGIT
     return max(forward_peak_bytes(facts, dtype, tp, tokens),
-               sampler_peak_bytes(facts, dtype, tokens, seqs, per_logit))
+               sampler_peak_bytes(facts, dtype, tokens, seqs, profiler))
 
 
 #: CUDA context and cuBLAS workspace outside torch's allocator (logged 0.35 GiB in issue
@@ -174,6 +182,6 @@ CUDAGRAPH_PER_GRAPH_GIB = 0.0047
 def cudagraph_bytes(graphs: int, profiler: str = "v1") -> int:
     """CUDA graph memory vLLM reserves before sizing the KV cache: only the current
     profiler (vLLM 0.21+) does; 0.10-0.20 and older logged it but did not subtract it."""
-    if profiler != "v1" or graphs <= 0:
+    if profiler not in CUDAGRAPH_RESERVED or graphs <= 0:
         return 0
     return int((CUDAGRAPH_BASE_GIB + CUDAGRAPH_PER_GRAPH_GIB * graphs) * GiB)

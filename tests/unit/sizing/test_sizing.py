@@ -141,15 +141,19 @@ def test_plan_llm_on_cpu_pool_does_not_fit():
 
 
 def test_70b_tp2_on_h100_fits_with_vllm_032_profiler_not_with_the_legacy_one():
-    """vLLM 0.32's sampler dummy run holds 14 bytes per logit (2 x 1024 x 128,256 logits on
-    H100 defaults) and no longer charges the CUDA context or NCCL; it reserves ~0.6 GiB
-    for its 102 CUDA graphs: a few GiB of KV cache remain. The legacy (V0) accounting
-    left none."""
+    """vLLM 0.32 (Model Runner V2, utilization 0.92 by default): the profiling run's
+    sampler holds only the 16-bit logits (2 bytes x 1024 x 128,256), so the forward pass
+    at 8192 tokens (~0.9 GiB) is the peak; no CUDA context or NCCL is charged; ~0.6 GiB is
+    reserved for 102 CUDA graphs: about 5 GiB of KV cache remain. The V1 runner's sampler
+    (14 bytes per logit) leaves less, and the legacy (V0) accounting at 0.9 none."""
     s = EngineSettings(tensor_parallel_size=2, max_model_len=8192)
     now = size(resolve_model("llama-3.1-70b"), H100, s)
-    assert now.fits and 2.5 * 2**30 < now.kv_cache_bytes_per_gpu < 3.5 * 2**30
-    assert now.max_num_seqs == 1024 and now.activation_bytes < 2.6 * 2**30
-    legacy = size(resolve_model("llama-3.1-70b"), H100, replace(s, profiler="legacy"))
+    assert now.gpu_memory_utilization == 0.92
+    assert now.fits and 4.5 * 2**30 < now.kv_cache_bytes_per_gpu < 6 * 2**30
+    assert now.max_num_seqs == 1024 and now.activation_bytes < 2 * 2**30
+    mrv1 = size(resolve_model("llama-3.1-70b"), H100, replace(s, profiler="v1-mrv1"))
+    assert mrv1.kv_cache_bytes_per_gpu < now.kv_cache_bytes_per_gpu - 0.5 * 2**30
+    legacy = size(resolve_model("llama-3.1-70b"), H100, replace(s, profiler="legacy", gpu_memory_utilization=0.9))
     assert not legacy.fits
 
 
@@ -170,7 +174,8 @@ def test_cuda_graph_counts_are_the_ones_vllm_logs():
 
 
 def test_v1_reserves_cuda_graph_memory_and_v1_010_does_not():
-    s = EngineSettings(max_model_len=8192)
+    """0.21+ subtracts the CUDA graph estimate; 0.10-0.20 (same V1 runner sampler) did not."""
+    s = EngineSettings(max_model_len=8192, profiler="v1-mrv1")
     now = size(LLAMA8, H100, s)
     older = size(LLAMA8, H100, replace(s, profiler="v1-0.10"))
     reserved = older.kv_cache_bytes_per_gpu - now.kv_cache_bytes_per_gpu
