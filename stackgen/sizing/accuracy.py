@@ -92,8 +92,8 @@ def counted(results: list[CaseResult], split: str | None = None,
             and (profilers is None or r.profiler in profilers)]
 
 
-#: the V1 engine's accounting since 0.10 (the default path models 0.21+)
-V1_PROFILERS = ("v1", "v1-0.10")
+#: the V1 engine's accounting since 0.10 ("v1" is the default path: vLLM 0.32)
+V1_PROFILERS = ("v1", "v1-mrv1", "v1-0.10")
 
 
 def median_abs_error(results: list[CaseResult]) -> float:
@@ -102,23 +102,23 @@ def median_abs_error(results: list[CaseResult]) -> float:
 
 def _summary(label: str, results: list[CaseResult]) -> str:
     if not results:
-        return f"{label:<17} no cases"
+        return f"{label:<22} no cases"
     worst = max(abs(r.error) for r in results)
-    return (f"{label:<17} median |error| {median_abs_error(results):.2%}, max {worst:.2%} "
+    return (f"{label:<22} median |error| {median_abs_error(results):.2%}, max {worst:.2%} "
             f"over {len(results)} case(s)")
 
 
 def table(results: list[CaseResult]) -> str:
     """One line per case, then the error of the fitted, held-out and all counted cases
     separately; excluded cases are listed with their reason."""
-    head = (f"{'case':<32} {'profiler':<8} {'split':<7} {'gpu':<14} {'tp':>2} {'published':>10} "
+    head = (f"{'case':<36} {'profiler':<8} {'split':<7} {'gpu':<17} {'tp':>2} {'published':>10} "
             f"{'predicted':>10} {'error':>8}")
     lines = [head, "-" * len(head)]
     for r in results:
         mark = " (excluded)" if r.excluded else ""
-        lines.append(f"{r.id:<32} {r.profiler:<8} {r.split:<7} {r.gpu:<14} {r.tp:>2} {r.published_tokens:>10,} "
+        lines.append(f"{r.id:<36} {r.profiler:<8} {r.split:<7} {r.gpu:<17} {r.tp:>2} {r.published_tokens:>10,} "
                      f"{r.predicted_tokens:>10,} {r.error:>+8.2%}{mark}")
-    for label, group in (("legacy", ("legacy",)), ("v1", V1_PROFILERS)):
+    for label, group in (("legacy", ("legacy",)), ("v1 (0.32)", ("v1",)), ("v1 all", V1_PROFILERS)):
         lines += [_summary(f"{label} fitted:", counted(results, "fit", group)),
                   _summary(f"{label} held-out:", counted(results, "holdout", group)),
                   _summary(f"{label} all:", counted(results, None, group))]
