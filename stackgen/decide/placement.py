@@ -78,21 +78,22 @@ def ordered_pools(stack: Stack, tier: str) -> list[NodePool]:
 
 
 def _size_on(model: Model, facts: ModelFacts | None, pool: NodePool | None,
-             gpu: GpuProfile | None) -> ModelSizing:
+             gpu: GpuProfile | None, util: float) -> ModelSizing:
     gpus_per_node = pool.gpus if pool else (8 if gpu else 0)
     return plan_model(
         facts, gpu, gpus_per_node=gpus_per_node, nodes=pool.nodes if pool else 1,
         peak_rps=model.traffic.peak_rps, avg_input_tokens=model.traffic.avg_input_tokens,
         avg_output_tokens=model.traffic.avg_output_tokens, source=model.source,
         max_model_len=model.max_model_len, dtype=model.dtype, quantization=model.quantization,
-        replicas=model.replicas if isinstance(model.replicas, int) else None)
+        replicas=model.replicas if isinstance(model.replicas, int) else None,
+        gpu_memory_utilization=util)
 
 
 def place(model: Model, framework: str | None, stack: Stack, facts: ModelFacts | None) -> Placement:
     """Choose the node pool for a model; CheckFailed when no pool can hold it."""
     pools = stack.spec.cluster.node_pools
     if not pools:
-        return _place_without_pools(model, framework, facts)
+        return _place_without_pools(model, framework, facts, stack.spec.render.gpu_memory_utilization)
     tier = _tier(model, framework)
     candidates = [stack.pool(model.node_pool)] if model.node_pool else ordered_pools(stack, tier)
     if model.is_llm:
@@ -100,7 +101,7 @@ def place(model: Model, framework: str | None, stack: Stack, facts: ModelFacts |
     tried = []
     for pool in candidates:
         gpu = pool_gpu(pool)
-        sizing = _size_on(model, facts, pool, gpu)
+        sizing = _size_on(model, facts, pool, gpu, stack.spec.render.gpu_memory_utilization)
         if sizing.fits:
             return Placement(pool, gpu, gpu_resource(pool), sizing,
                              _pool_reasons(model, pool, gpu, tier, sizing))
@@ -127,13 +128,14 @@ def _pool_reasons(model: Model, pool: NodePool, gpu: GpuProfile | None, tier: st
     return (head, *sizing.reasons)
 
 
-def _place_without_pools(model: Model, framework: str | None, facts: ModelFacts | None) -> Placement:
+def _place_without_pools(model: Model, framework: str | None, facts: ModelFacts | None,
+                         util: float) -> Placement:
     if _tier(model, framework) == "cpu":
-        sizing = _size_on(model, facts, None, None)
+        sizing = _size_on(model, facts, None, None, util)
         return Placement(None, None, None, sizing, (
             "no node pools described: runs on CPU nodes", *sizing.reasons))
     gpu = resolve_gpu(ASSUMED_GPU)
-    sizing = _size_on(model, facts, None, gpu)
+    sizing = _size_on(model, facts, None, gpu, util)
     if not sizing.fits:
         raise CheckFailed(f"model {model.name!r} does not fit on 8x {gpu.id} (assumed, since "
                           "no node pools are described): " + "; ".join(sizing.reasons[-2:]))

@@ -171,3 +171,14 @@ def test_plan_json_has_the_contract_keys() -> None:
             "tensorParallelSize", "pipelineParallelSize", "replicas", "sizing", "reasons"} <= set(model)
     assert set(model["replicas"]) == {"min", "max"}
     assert {"code", "message", "models"} <= set(data["warnings"][0])
+
+
+def test_plan_sizes_at_the_utilization_the_stack_renders():
+    """The KV cache in the plan is the one vLLM will report for the rendered
+    --gpu-memory-utilization, not vLLM's own default."""
+    def kv(util: float | None) -> int:
+        data = stack([LLM])
+        if util is not None:
+            data["spec"]["render"] = {"gpuMemoryUtilization": util}
+        return plan_of(data).models[0].sizing["kvCacheTokens"]
+    assert kv(0.5) < kv(None) < kv(0.95)
