@@ -47,6 +47,15 @@ def llm_server(tiny_models, tmp_path_factory) -> Server:
     server.stop()
 
 
+def test_compile_cache_lands_on_the_model_cache_volume(llm_server):
+    """torch.compile artifacts go under the model cache (the pod's volume), so the next
+    pod skips the compile and, on a GPU, its scratch stays out of the KV cache budget."""
+    cache = llm_server.log.parent / "cache" / "vllm"
+    compiled = list(cache.glob("torch_compile_cache/**/*"))
+    assert compiled, f"nothing under {cache}: " + llm_server.log_tail(20)
+    assert "/.cache/vllm/torch_compile_cache" not in llm_server.log_text()
+
+
 def test_health_is_ready(llm_server):
     status, _ = http("GET", llm_server.base + "/health")
     assert status == 200

@@ -283,3 +283,11 @@ def test_kserve_rendered_runtime_and_settings_start_the_same_engine(tmp_path):
     assert flag(argv, "--served-model-name") == "assistant" and flag(argv, "--port") == "8080"
     assert flag(argv, "--max-model-len") == "16384"   # the plan's cap, not vLLM's default
     assert flag(argv, "--tensor-parallel-size") == "1"
+
+
+def test_compile_cache_goes_to_the_model_cache_unless_set(tmp_path):
+    model = model_folder(tmp_path / "m")
+    cfg = write(tmp_path / "engine.yaml", f"model: {model}\nmodelCacheDir: {tmp_path / 'vol'}\n")
+    assert dry_run("--config", str(cfg))["env"]["VLLM_CACHE_ROOT"] == str(tmp_path / "vol" / "vllm")
+    explicit = dry_run("--config", str(cfg), VLLM_CACHE_ROOT=str(tmp_path / "mine"))
+    assert "VLLM_CACHE_ROOT" not in explicit["env"]  # the operator's own setting stands
