@@ -30,7 +30,7 @@ class CaseResult:
     split: str = "fit"
     #: why the case cannot be reconciled (kept, printed, outside the targets); "" if it counts
     excluded: str = ""
-    #: the vLLM accounting the log came from: "v1" (0.21+), "v1-0.10" or "legacy"
+    #: the vLLM accounting the log came from (`EngineSettings.profiler`)
     profiler: str = "v1"
 
     @property
@@ -93,7 +93,10 @@ def counted(results: list[CaseResult], split: str | None = None,
 
 
 #: the V1 engine's accounting since 0.10 ("v1" is the default path: vLLM 0.32)
-V1_PROFILERS = ("v1", "v1-mrv1", "v1-0.10")
+V1_PROFILERS = ("v1", "v1-0.25", "v1-mrv1", "v1-0.10")
+#: Model Runner V2 (vLLM 0.25.1+): the accounting of the pinned vLLM 0.32, with or without
+#: its CUDA graph reservation
+MRV2_PROFILERS = ("v1", "v1-0.25")
 
 
 def median_abs_error(results: list[CaseResult]) -> float:
@@ -118,7 +121,7 @@ def table(results: list[CaseResult]) -> str:
         mark = " (excluded)" if r.excluded else ""
         lines.append(f"{r.id:<36} {r.profiler:<8} {r.split:<7} {r.gpu:<17} {r.tp:>2} {r.published_tokens:>10,} "
                      f"{r.predicted_tokens:>10,} {r.error:>+8.2%}{mark}")
-    for label, group in (("legacy", ("legacy",)), ("v1 (0.32)", ("v1",)), ("v1 all", V1_PROFILERS)):
+    for label, group in (("legacy", ("legacy",)), ("model runner v2", MRV2_PROFILERS), ("v1 all", V1_PROFILERS)):
         lines += [_summary(f"{label} fitted:", counted(results, "fit", group)),
                   _summary(f"{label} held-out:", counted(results, "holdout", group)),
                   _summary(f"{label} all:", counted(results, None, group))]

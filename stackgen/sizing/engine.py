@@ -14,7 +14,7 @@ GiB = 1 << 30
 DTYPES = ("auto", "bfloat16", "float16")
 QUANTIZATIONS = ("none", "fp8", "awq", "gptq")
 KV_CACHE_DTYPES = ("auto", "fp8")
-PROFILERS = ("v1", "v1-mrv1", "v1-0.10", "legacy")
+PROFILERS = ("v1", "v1-0.25", "v1-mrv1", "v1-0.10", "legacy")
 #: vLLM 0.32's own `--gpu-memory-utilization` default (`CacheConfig.gpu_memory_utilization`)
 VLLM_GPU_MEMORY_UTILIZATION = 0.92
 #: vLLM's KV cache block size (tokens per block) on CUDA.
@@ -36,7 +36,8 @@ class EngineSettings:
     max_num_seqs: int | None = None
     #: which vLLM memory accounting to model: "v1" (the pinned vLLM 0.32, Model Runner V2:
     #: CUDA graph memory reserved before the KV cache, no sampling parameters in the
-    #: profiling run), "v1-mrv1" (0.21+ with the V1 model runner), "v1-0.10" (V1 0.10-0.20:
+    #: profiling run), "v1-0.25" (Model Runner V2 in 0.25.1-0.28: no CUDA graph reservation),
+    #: "v1-mrv1" (0.21+ with the V1 model runner), "v1-0.10" (V1 0.10-0.20:
     #: no CUDA graph reservation) or "legacy" (V0 and V1 <= 0.9); docs/sizing.md
     profiler: str = "v1"
 

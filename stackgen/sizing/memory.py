@@ -84,6 +84,8 @@ def blocks_per_request(facts: ModelFacts, max_len: int) -> float:
 #:   `_dummy_sampler_run`): the dummy batch carries no sampling parameters, so
 #:   `Sampler.apply_sampling_params` returns early and top-k/top-p are skipped; only the
 #:   16-bit logits of `compute_logits` (2) exist, `gumbel_sample` keeps per-block maxima.
+#: - "v1-0.25": Model Runner V2 as in vLLM 0.25.1-0.28 (the default for dense models since
+#:   0.25.1): the same sampler, but no CUDA graph reservation yet (vLLM PR #53306, 0.29).
 #: - "v1-mrv1": the V1 model runner (`vllm/v1/worker/gpu_model_runner.py`, the default of
 #:   vLLM 0.21 to ~0.26 and for MoE models until MRV2 covered them): the dummy metadata
 #:   sets top-k/top-p and a second call with a generator takes `forward_native`: the
@@ -93,7 +95,7 @@ def blocks_per_request(facts: ModelFacts, max_len: int) -> float:
 #:   between those releases; see docs/sizing.md).
 #: - "legacy": the V0 sampler (full sort with int64 indices, cumulative sum, masks,
 #:   logprobs always computed); 40 bytes reproduce the 1.26 GiB V0 logged in PR #10511.
-SAMPLER_BYTES_PER_LOGIT = {"v1": 2, "v1-mrv1": 14, "v1-0.10": 14, "legacy": 40}
+SAMPLER_BYTES_PER_LOGIT = {"v1": 2, "v1-0.25": 2, "v1-mrv1": 14, "v1-0.10": 14, "legacy": 40}
 #: profilers that subtract the CUDA graph memory estimate before sizing the KV cache
 CUDAGRAPH_RESERVED = ("v1", "v1-mrv1")
 
@@ -125,7 +127,7 @@ def sampler_peak_bytes(facts: ModelFacts, dtype: str, tokens: int, seqs: int,
     holds and the gathered last-token states (seqs x hidden); the V1 runner also makes a
     random copy of those (`torch.rand_like`)."""
     reqs = min(seqs, tokens)
-    copies = 1 if profiler == "v1" else 2
+    copies = 1 if SAMPLER_BYTES_PER_LOGIT[profiler] == 2 else 2
     hidden = (tokens + copies * reqs) * facts.hidden_size * DTYPE_BYTES[dtype]
     return int(reqs * facts.vocab_size * SAMPLER_BYTES_PER_LOGIT[profiler] + hidden)
 
