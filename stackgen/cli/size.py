@@ -59,6 +59,7 @@ def _text(result) -> str:
             ("tensor x pipeline parallel", f"{data['tensorParallelSize']} x {data['pipelineParallelSize']}"),
             ("dtype / quantization", f"{data['dtype']} / {data['quantization']} (KV cache {result.kv_cache_dtype})"),
             ("max model len", data["maxModelLen"]),
+            ("gpu memory utilization", f"{result.gpu_memory_utilization:g}"),
             ("weights per GPU", f"{data['weightsGiBPerGpu']} GiB"),
             ("activation + non-torch", f"{(result.activation_bytes + result.non_torch_bytes) / 2**30:.2f} GiB"),
             ("KV cache per GPU", f"{data['kvCacheGiBPerGpu']} GiB"),
@@ -68,4 +69,7 @@ def _text(result) -> str:
     width = max(len(k) for k, _ in rows)
     lines = [f"{k:<{width}}  {'-' if v is None else v}" for k, v in rows]
     lines += [f"note: {n}" for n in data["notes"]]
+    if data["kvCacheTokens"] is not None:
+        lines.append("note: a warm start; with an empty torch.compile cache vLLM charges the compile's "
+                     "scratch to the KV budget (about 1 GiB per GPU on an 8B model, docs/sizing.md)")
     return "\n".join(lines)

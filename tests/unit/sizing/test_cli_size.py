@@ -33,3 +33,18 @@ def test_bad_input_exits_2_without_traceback():
         proc = run(*args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+
+
+def test_text_output_uses_vllm_032_default_utilization_and_says_it_is_a_warm_start():
+    """Without the flag, vLLM 0.32 budgets 0.92 of the GPU; an explicit value wins and a
+    lower one leaves fewer KV tokens."""
+    default = run("--model", "llama-3.1-8b", "--gpu", "l4", "--max-model-len", "8192")
+    lower = run("--model", "llama-3.1-8b", "--gpu", "l4", "--max-model-len", "8192",
+                "--gpu-memory-utilization", "0.9")
+    assert default.returncode == 0 == lower.returncode, default.stderr
+    assert "gpu memory utilization      0.92" in default.stdout
+    assert "gpu memory utilization      0.9\n" in lower.stdout
+    tokens = [int(line.split()[-1].replace(",", "")) for out in (default.stdout, lower.stdout)
+              for line in out.splitlines() if line.startswith("KV cache tokens")]
+    assert tokens[0] > tokens[1]
+    assert "warm start" in default.stdout and "compile cache" in default.stdout
