@@ -171,7 +171,8 @@ def test_settings_from_the_environment(tmp_path):
 def test_cpu_kv_cache_space_becomes_the_vllm_variable(tmp_path):
     model = model_folder(tmp_path / "m")
     cfg = write(tmp_path / "e.yaml", f"model: {model}\ndevice: cpu\ncpuKvCacheSpaceGiB: 3\n")
-    assert dry_run("--config", str(cfg))["env"] == {"VLLM_CPU_KVCACHE_SPACE": "3"}
+    env = dry_run("--config", str(cfg))["env"]
+    assert env["VLLM_CPU_KVCACHE_SPACE"] == "3" and set(env) == {"VLLM_CPU_KVCACHE_SPACE", "VLLM_CACHE_ROOT"}
 
 
 def test_pvc_source_maps_to_the_mount_root(tmp_path):

@@ -52,9 +52,8 @@ def test_model_runner_v2_logs_median_within_2_percent(results):
     assert median_abs_error(default) <= 0.02, table(results)
 
 
-@pytest.mark.xfail(strict=True, reason="not met yet: with the older V1 runner's logs (v1-mrv1, "
-                   "v1-0.10) the V1 median is 2.7%, errors of both signs; see docs/sizing.md")
 def test_v1_logs_median_within_2_percent(results):
+    """Every V1 (>= 0.10) log, the older V1 runner's included."""
     assert median_abs_error(counted(results, profilers=V1_PROFILERS)) <= 0.02, table(results)
 
 
