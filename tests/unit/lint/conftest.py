@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# --import-mode=importlib puts nothing on sys.path; the tests import lint_testutil from here
+sys.path.insert(0, str(Path(__file__).parent))
+
 REPO = Path(__file__).resolve().parents[3]
 CRDS = (REPO / ".." / "shared" / "crds").resolve()
 

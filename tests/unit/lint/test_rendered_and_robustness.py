@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from stackgen.lint.engine import Options, active_rules, lint_object, lint_paths
 from stackgen.lint.loader import load_text
+from lint_testutil import doc_paths
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN = sorted(p for p in (REPO / "tests" / "golden").glob("*") if p.is_dir())
@@ -30,22 +31,12 @@ ODD = st.one_of(st.none(), st.booleans(), st.integers(-3, 10), st.text(max_size=
                 st.just({}), st.just([None]), st.just({"a": None}), st.just("$(X)"))
 
 
-def _paths(doc, prefix=()):
-    yield prefix
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            yield from _paths(v, prefix + (i,))
-
-
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_rules_survive_odd_shapes(data) -> None:
     obj = copy.copy(data.draw(st.sampled_from(OBJECTS)))
     obj.data = copy.deepcopy(obj.data)
-    path = data.draw(st.sampled_from([p for p in _paths(obj.data) if len(p) > 1]))
+    path = data.draw(st.sampled_from([p for p in doc_paths(obj.data) if len(p) > 1]))
     parent = obj.data
     for part in path[:-1]:
         parent = parent[part]

@@ -16,6 +16,7 @@ from referencing import Registry, Resource
 
 from stackgen.lint.schema.builtin import _schema_root, builtin_schemas, bundled_versions
 from stackgen.lint.schema.crd import load_crds, to_json_schema
+from lint_testutil import doc_paths
 
 REPO = Path(__file__).resolve().parents[3]
 VERSION = bundled_versions()[-1]
@@ -35,17 +36,7 @@ REFERENCE = _reference_validator("deployment-apps-v1.json")
 OURS = builtin_schemas(VERSION).validator("apps/v1", "Deployment")
 
 
-def _paths(doc, prefix=()):
-    yield prefix
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            yield from _paths(v, prefix + (i,))
-
-
-PATHS = [p for p in _paths(DEPLOYMENT) if p]
+PATHS = [p for p in doc_paths(DEPLOYMENT) if p]
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.text(max_size=5),
                    st.just([]), st.just({}), st.just({"unknownField": 1}), st.just([1, "a"]))
 
