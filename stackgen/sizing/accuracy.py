@@ -13,6 +13,7 @@ from stackgen.catalog import GpuProfile, resolve_gpu, resolve_model
 from stackgen.catalog._yaml import read_yaml
 from stackgen.sizing.core import size
 from stackgen.sizing.engine import BLOCK_SIZE, GiB, EngineSettings
+from stackgen.sizing.memory import MODEL_RUNNER_V2
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def counted(results: list[CaseResult], split: str | None = None,
 V1_PROFILERS = ("v1", "v1-0.25", "v1-mrv1", "v1-0.10")
 #: Model Runner V2 (vLLM 0.25.1+): the accounting of the pinned vLLM 0.32, with or without
 #: its CUDA graph reservation
-MRV2_PROFILERS = ("v1", "v1-0.25")
+MRV2_PROFILERS = MODEL_RUNNER_V2
 
 
 def median_abs_error(results: list[CaseResult]) -> float:

@@ -98,6 +98,8 @@ def blocks_per_request(facts: ModelFacts, max_len: int) -> float:
 SAMPLER_BYTES_PER_LOGIT = {"v1": 2, "v1-0.25": 2, "v1-mrv1": 14, "v1-0.10": 14, "legacy": 40}
 #: profilers that subtract the CUDA graph memory estimate before sizing the KV cache
 CUDAGRAPH_RESERVED = ("v1", "v1-mrv1")
+#: profilers of Model Runner V2 (no `rand_like` copy of the last-token states)
+MODEL_RUNNER_V2 = ("v1", "v1-0.25")
 
 
 def forward_peak_bytes(facts: ModelFacts, dtype: str, tp: int, tokens: int) -> int:
@@ -127,7 +129,7 @@ def sampler_peak_bytes(facts: ModelFacts, dtype: str, tokens: int, seqs: int,
     holds and the gathered last-token states (seqs x hidden); the V1 runner also makes a
     random copy of those (`torch.rand_like`)."""
     reqs = min(seqs, tokens)
-    copies = 1 if SAMPLER_BYTES_PER_LOGIT[profiler] == 2 else 2
+    copies = 1 if profiler in MODEL_RUNNER_V2 else 2
     hidden = (tokens + copies * reqs) * facts.hidden_size * DTYPE_BYTES[dtype]
     return int(reqs * facts.vocab_size * SAMPLER_BYTES_PER_LOGIT[profiler] + hidden)
 

@@ -48,3 +48,15 @@ def test_text_output_uses_vllm_032_default_utilization_and_says_it_is_a_warm_sta
               for line in out.splitlines() if line.startswith("KV cache tokens")]
     assert tokens[0] > tokens[1]
     assert "warm start" in default.stdout and "compile cache" in default.stdout
+
+
+def test_cli_default_utilization_is_the_sizing_core_constant():
+    """The flag's default is a literal (keeps `--help` free of the sizing imports); it must
+    stay the constant the core uses."""
+    import inspect
+
+    from stackgen.cli.size import size
+    from stackgen.sizing.engine import VLLM_GPU_MEMORY_UTILIZATION
+
+    option = inspect.signature(size).parameters["gpu_memory_utilization"].default
+    assert option.default == VLLM_GPU_MEMORY_UTILIZATION
