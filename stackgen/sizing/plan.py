@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stackgen.catalog import GpuProfile, ModelFacts
 from stackgen.sizing import memory as M
@@ -78,20 +78,15 @@ def _replicas(rps_each: float, peak_rps: float, capacity: int, explicit: int | N
     return low, max(low, min(high, capacity)), note
 
 
-def _settings(tp: int, pp: int, max_len: int | None, dtype: str | None, quant: str | None,
-              util: float) -> EngineSettings:
-    return EngineSettings(tensor_parallel_size=tp, pipeline_parallel_size=pp, max_model_len=max_len,
-                          dtype=dtype or "auto", quantization=quant or "none", gpu_memory_utilization=util)
-
-
-def _capped(result: SizeResult, facts: ModelFacts, gpu: GpuProfile, dtype, quant, util) -> SizeResult | None:
+def _capped(result: SizeResult, facts: ModelFacts, gpu: GpuProfile, base: EngineSettings) -> SizeResult | None:
     """Without maxModelLen: the longest power-of-two length the KV cache holds."""
     tokens = result.kv_cache_tokens or 0
     if tokens < MIN_CAPPED_LEN:
         return None
     length = min(1 << (tokens.bit_length() - 1), facts.max_position_embeddings or tokens)
-    return try_size(facts, gpu, _settings(result.tensor_parallel_size, result.pipeline_parallel_size,
-                                          length, dtype, quant, util))
+    return try_size(facts, gpu, replace(base, tensor_parallel_size=result.tensor_parallel_size,
+                                        pipeline_parallel_size=result.pipeline_parallel_size,
+                                        max_model_len=length))
 
 
 def _layouts(facts: ModelFacts, gpus_per_node: int, nodes: int) -> list[tuple[int, int]]:
@@ -103,18 +98,18 @@ def _layouts(facts: ModelFacts, gpus_per_node: int, nodes: int) -> list[tuple[in
     return out
 
 
-def _fit_llm(facts, gpu, gpus_per_node, nodes, max_len, dtype, quant, util) -> tuple[SizeResult | None, SizeResult | None, str | None]:
+def _fit_llm(facts, gpu, gpus_per_node, nodes, base: EngineSettings) -> tuple[SizeResult | None, SizeResult | None, str | None]:
     """(fitting result, last tried, note) over the layouts in order."""
     last = None
     for tp, pp in _layouts(facts, gpus_per_node, nodes):
-        result = try_size(facts, gpu, _settings(tp, pp, max_len, dtype, quant, util))
+        result = try_size(facts, gpu, replace(base, tensor_parallel_size=tp, pipeline_parallel_size=pp))
         if result is None:
             continue
         last = result
         if result.fits:
             return result, last, None
-        if max_len is None:
-            capped = _capped(result, facts, gpu, dtype, quant, util)
+        if base.max_model_len is None:
+            capped = _capped(result, facts, gpu, base)
             if capped is not None and capped.fits:
                 return capped, last, (f"maxModelLen set to {capped.max_model_len} (the full context "
                                       f"{facts.max_position_embeddings} does not fit); set maxModelLen to choose")
@@ -133,8 +128,8 @@ def _unknown(source: str, gpus_per_node: int, gpu: GpuProfile | None, replicas: 
 
 
 def _non_llm(facts: ModelFacts, gpu: GpuProfile | None, *, gpus_per_node: int, nodes: int, peak_rps: float,
-             source: str, dtype: str | None, replicas: int | None, util: float) -> ModelSizing:
-    settings = _settings(1, 1, None, dtype, None, util)
+             source: str, replicas: int | None, base: EngineSettings) -> ModelSizing:
+    settings = replace(base, quantization="none", max_model_len=None)
     dt = compute_dtype(facts, gpu, settings) if gpu else "float32"
     weights = M.total_weight_bytes(facts, dt, "none")
     result = try_size(facts, gpu, settings) if gpu else None
@@ -166,16 +161,17 @@ def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_nod
                max_model_len: int | None = None, dtype: str | None = None, quantization: str | None = None,
                replicas: int | None = None, gpu_memory_utilization: float = 0.9) -> ModelSizing:
     """Size one model of a stack on its node pool (gpu None: a CPU pool), at the
-    `--gpu-memory-utilization` the stack renders."""
-    util = gpu_memory_utilization
+    `--gpu-memory-utilization` the stack renders (the stack file's default is 0.9)."""
+    base = EngineSettings(max_model_len=max_model_len, dtype=dtype or "auto", quantization=quantization or "none",
+                          gpu_memory_utilization=gpu_memory_utilization)
     if facts is None:
         return _unknown(source, gpus_per_node, gpu, replicas)
     if not facts.is_llm:
         return _non_llm(facts, gpu, gpus_per_node=gpus_per_node, nodes=nodes, peak_rps=peak_rps,
-                        source=source, dtype=dtype, replicas=replicas, util=util)
+                        source=source, replicas=replicas, base=base)
     if gpu is None:
         return _llm_on_cpu(facts, source, replicas)
-    fit, last, note = _fit_llm(facts, gpu, gpus_per_node, nodes, max_model_len, dtype, quantization, util)
+    fit, last, note = _fit_llm(facts, gpu, gpus_per_node, nodes, base)
     chosen = fit or last
     if chosen is None:
         return _llm_on_cpu(facts, source, replicas)
@@ -186,7 +182,7 @@ def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_nod
     reasons = _llm_reasons(chosen, rps, note) + ([cap_note] if cap_note else [])
     if fit is None:
         reasons.insert(0, f"{facts.name} does not fit on this pool ({nodes} x {gpus_per_node} {gpu.id}); "
-                       + fit_hint(facts, gpu, _settings(tp, 1, max_model_len, dtype, quantization, util)))
+                       + fit_hint(facts, gpu, replace(base, tensor_parallel_size=tp)))
     return ModelSizing(fits=fit is not None, tensor_parallel_size=tp, pipeline_parallel_size=pp,
                        gpus_per_replica=tp * pp, replicas_min=low, replicas_max=high,
                        weight_bytes=chosen.weight_bytes_total,
