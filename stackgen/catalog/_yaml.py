@@ -1,14 +1,6 @@
-"""Read the catalog's YAML files (safe loader, plain Python types)."""
+"""Deprecated: use `stackgen.yamlio.read_data`. Kept only until stackgen/sizing/accuracy.py
+and stackgen/sizing/tables.py import it from there; then delete this file."""
 
-from __future__ import annotations
+from stackgen.yamlio import read_data as read_yaml
 
-from pathlib import Path
-from typing import Any
-
-
-def read_yaml(path: Path) -> Any:
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=True)
-    with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle)
+__all__ = ["read_yaml"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
 
-from stackgen.catalog._yaml import read_yaml
+from stackgen.yamlio import read_data
 from stackgen.resources import profiles_dir
 
 #: The GPU ids of the contract, in the order `stackgen` lists them.
@@ -64,7 +64,7 @@ def load_gpus() -> dict[str, GpuProfile]:
     """All GPU profiles by id (contract ids first, then any extra files)."""
     found = {}
     for path in sorted((profiles_dir() / "gpus").glob("*.yaml")):
-        gpu = _profile(read_yaml(path))
+        gpu = _profile(read_data(path))
         found[gpu.id] = gpu
     ordered = {i: found[i] for i in CONTRACT_IDS if i in found}
     ordered.update({i: g for i, g in found.items() if i not in ordered})

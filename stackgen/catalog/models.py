@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from stackgen.catalog import params as P
-from stackgen.catalog._yaml import read_yaml
+from stackgen.yamlio import read_data
 from stackgen.resources import profiles_dir
 
 #: (architecture name suffix, kind) in match order: the kind of a config given by path.
@@ -152,7 +152,7 @@ def load_models() -> dict[str, ModelFacts]:
     """Every catalog model by name."""
     out = {}
     for path in sorted((profiles_dir() / "models").glob("*.yaml")):
-        doc = read_yaml(path)
+        doc = read_data(path)
         out[doc["name"]] = facts_from_config(
             doc["config"], name=doc["name"], hf_id=doc.get("hf_id"), kind=doc.get("kind"),
             num_params=doc.get("num_params"), aliases=tuple(doc.get("aliases") or ()),
