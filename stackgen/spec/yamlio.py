@@ -1,49 +1,15 @@
-"""YAML reading with line numbers (ruamel.yaml round-trip) and field-path helpers."""
+"""Field-path helpers for the stack file's parsed YAML, and (for older imports) the
+round-trip reader and writer, which live in `stackgen.yamlio`."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from stackgen.yamlio import YamlError as YamlInputError
+from stackgen.yamlio import dump_roundtrip as dump_yaml
+from stackgen.yamlio import load_roundtrip as read_yaml
 
-
-class YamlInputError(Exception):
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-
-
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    return yaml
-
-
-def read_yaml(text: str) -> Any:
-    """Parse one YAML document keeping line info; syntax errors carry their line."""
-    try:
-        return _yaml().load(text)
-    except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else None
-        problem = err.problem or err.context or "invalid YAML"
-        raise YamlInputError(f"invalid YAML: {problem}", line) from None
-    except YAMLError as err:
-        raise YamlInputError(f"invalid YAML: {err}", None) from None
-    except RecursionError:
-        raise YamlInputError("invalid YAML: nested too deeply", None) from None
-
-
-def dump_yaml(data: Any) -> str:
-    buf = io.StringIO()
-    yaml = _yaml()
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    yaml.dump(data, buf)
-    return buf.getvalue()
+__all__ = ["YamlInputError", "dump_yaml", "field_line", "format_path", "read_yaml"]
 
 
 def field_line(data: Any, loc: tuple) -> int | None:
