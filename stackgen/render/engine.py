@@ -12,12 +12,9 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-import yaml
 
+from stackgen import yamlio
 from stackgen.resources import templates_dir
-
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 20x faster than pure Python
 
 
 class RenderError(Exception):
@@ -59,7 +56,10 @@ def render_text(template: str, **context: Any) -> str:
 def render_objects(template: str, **context: Any) -> list[dict[str, Any]]:
     """Render a template of one or more YAML documents and parse them back."""
     text = render_text(template, **context)
-    docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
+    try:
+        docs = [d for d in yamlio.load_all(text) if d is not None]
+    except yamlio.YamlError as err:
+        raise RenderError(f"{template} rendered invalid YAML at line {err.line}: {err.detail}") from None
     for doc in docs:
         if not (isinstance(doc, dict) and isinstance(doc.get("metadata"), dict)
                 and doc.get("apiVersion") and doc.get("kind") and doc["metadata"].get("name")):

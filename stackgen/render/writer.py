@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from stackgen import yamlio
 from stackgen.errors import CheckFailed, InputError
 from stackgen.fsutil import atomic_write_text
 
@@ -25,14 +24,9 @@ OVERLAYS = "overlays"
 HEADER = "# Rendered by stackgen from the stack file; change the stack file or overlays/, not this file.\n"
 
 
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
 def to_yaml(obj: dict[str, Any]) -> str:
-    """Block-style YAML with sorted keys (as kubectl prints), deterministic."""
-    text = yaml.dump(obj, Dumper=_DUMPER, default_flow_style=False, sort_keys=True,
-                     allow_unicode=True, width=4096)
-    return HEADER + text
+    """Block-style YAML with sorted keys (as kubectl prints), deterministic, under the header."""
+    return HEADER + yamlio.dump(obj)
 
 
 def sha256(text: str) -> str:
