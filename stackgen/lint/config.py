@@ -54,12 +54,12 @@ def find_config(explicit: Path | None, cwd: Path) -> LintConfig:
 
 
 def load_config(path: Path) -> LintConfig:
-    import yaml
+    from stackgen import yamlio
 
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise InputError(f"cannot read lint config: {str(err).splitlines()[0]}", file=str(path),
+        data = yamlio.read(path) or {}
+    except yamlio.YamlError as err:
+        raise InputError(f"cannot read lint config: {err.message}", file=str(path), line=err.line,
                          fix="write valid YAML (see docs/lint.md)") from None
     return _parse(data, path)
 

@@ -1,9 +1,10 @@
 """Read manifest files into objects that remember where each field is.
 
-PyYAML's libyaml composer gives every node its 1-based line at C speed (ruamel's
-round-trip loader gives the same lines ~10x slower, and this is the hot path). A file is
-split into documents first, so a syntax error in one document is reported with its line
-while the other documents are still linted.
+PyYAML's libyaml composer (stackgen.yamlio.FastLoader, which also bounds alias expansion)
+gives every node its 1-based line at C speed (ruamel's round-trip loader gives the same
+lines ~10x slower, and this is the hot path). A file that does not parse in one go is split
+into documents, so a syntax error in one document is reported with its line while the
+other documents are still linted.
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ from typing import Any, Iterator
 
 import yaml
 
+from stackgen import yamlio
 from stackgen.lint.model import ObjectRef, Path
 
-try:
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader = yaml.SafeLoader
+_Loader = yamlio.FastLoader  # libyaml's composer (pure PyYAML without it), aliases bounded
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _DOC_START = re.compile(r"^---(?:[ \t]|$)", re.M)
@@ -112,8 +111,8 @@ def _kustomize_patches(files: list[FsPath]) -> set[FsPath]:
         if file.name not in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
             continue
         try:
-            data = yaml.load(file.read_text(), Loader=_Loader)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            data = yamlio.read(file)
+        except yamlio.YamlError:
             continue  # linted (and reported) like any other file
         data = data if isinstance(data, dict) else {}
         entries = list(data.get("patchesStrategicMerge") or []) + [
@@ -137,26 +136,21 @@ def load_text(text: str, file: str) -> tuple[list[LintObject], list[SyntaxProble
     lines = text.splitlines()
     try:  # the common case: the whole file parses in one go
         return [o for node, data in _parse(text) for o in _objects(node, data, file, lines, 0)], []
-    except yaml.YAMLError:
+    except (yaml.YAMLError, yamlio.YamlError):
         pass
     objects: list[LintObject] = []
     problems: list[SyntaxProblem] = []
     for offset, chunk in split_documents(text):
         try:
             docs = _parse(chunk)
-        except yaml.YAMLError as err:
-            problems.append(SyntaxProblem(file, offset + _error_line(err), _yaml_message(err)))
+        except (yaml.YAMLError, yamlio.YamlError) as err:
+            found = err if isinstance(err, yamlio.YamlError) else yamlio.syntax_error(err)
+            problems.append(SyntaxProblem(file, offset + (found.line or 1),
+                                          f"YAML syntax error: {found.detail}"))
             continue
         for node, data in docs:
             objects.extend(_objects(node, data, file, lines, offset))
     return objects, problems
-
-
-def _error_line(err: yaml.YAMLError) -> int:
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    if "end of stream" in str(getattr(err, "problem", "")) and getattr(err, "context_mark", None):
-        mark = err.context_mark  # an unclosed quote: point where it opens
-    return mark.line + 1 if mark else 1
 
 
 def _parse(chunk: str) -> list[tuple[Any, Any]]:
@@ -212,10 +206,3 @@ def _objects(node: Any, data: Any, file: str, lines: list[str], offset: int) -> 
         return [o for i, item in enumerate(data["items"])
                 for o in _objects(items[1].value[i], item, file, lines, offset)]
     return [LintObject(data, file, node, lines, offset)]
-
-
-def _yaml_message(err: yaml.YAMLError) -> str:
-    problem = getattr(err, "problem", None)
-    context = getattr(err, "context", None)
-    text = " ".join(p for p in (context, problem) if p) or str(err).splitlines()[0]
-    return f"YAML syntax error: {text}"

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from stackgen import yamlio
 from stackgen.errors import InputError
 from stackgen.lint.schema.compiler import Check, Compiler
 
@@ -103,7 +102,7 @@ def load_crds(paths: list[Path]) -> CrdSchemas:
 
 def _read(file: Path) -> list:
     try:
-        return list(yaml.load_all(file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise InputError(f"cannot read CRD file: {str(err).splitlines()[0]}", file=str(file),
+        return yamlio.read_all(file)
+    except yamlio.YamlError as err:
+        raise InputError(f"cannot read CRD file: {err.message}", file=str(file), line=err.line,
                          field="--crds", fix="pass valid CustomResourceDefinition YAML") from None
