@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from stackgen.cli.options import output_format
+
 
 def size(
     model: str = typer.Option(..., "--model", help="Catalog name, HF id, or path to a config.json (or its folder)."),
@@ -17,18 +19,16 @@ def size(
     dtype: str = typer.Option("auto", "--dtype", help="auto | bfloat16 | float16"),
     quantization: str = typer.Option("none", "--quantization", help="none | fp8 | awq | gptq"),
     kv_cache_dtype: str = typer.Option("auto", "--kv-cache-dtype", help="auto | fp8"),
-    output: str = typer.Option("text", "--output", "-o", help="text | json"),
+    output: str = output_format("size"),
 ) -> None:
     """Size a model on a GPU: weights, KV cache, concurrency. Exit 1 when it does not fit."""
     import json
 
     from stackgen.catalog import model_names, resolve_gpu, resolve_model
     from stackgen.errors import CheckFailed, InputError
-    from stackgen.sizing import EngineSettings, fit_hint
+    from stackgen.sizing import fit_hint
     from stackgen.sizing import size as size_model
 
-    if output not in ("text", "json"):
-        raise InputError(f"'{output}' is not an output format", field="--output", fix="use text or json")
     try:
         gpu_profile = resolve_gpu(gpu)
     except LookupError as err:
@@ -37,9 +37,9 @@ def size(
     if facts is None:
         raise InputError(f"unknown model '{model}'", field="--model",
                          fix=f"pass a path to the model's config.json, or one of: {', '.join(model_names())}")
-    settings = EngineSettings(tensor_parallel_size=tp, pipeline_parallel_size=pp,
-                              gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                              dtype=dtype, quantization=quantization, kv_cache_dtype=kv_cache_dtype)
+    settings = _settings(tensor_parallel_size=tp, pipeline_parallel_size=pp,
+                         gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                         dtype=dtype, quantization=quantization, kv_cache_dtype=kv_cache_dtype)
     result = size_model(facts, gpu_profile, settings)
     if not result.fits and facts.is_llm:
         from stackgen.sizing.core import with_suggestion
@@ -51,6 +51,25 @@ def size(
         typer.echo(_text(result))
     if not result.fits:
         raise CheckFailed(f"{facts.name} does not fit on {result.gpu} with these settings")
+
+
+#: engine-settings field (document spelling) -> the flag of `stackgen size` that sets it
+FLAGS = {"tensorParallelSize": "--tp", "pipelineParallelSize": "--pp",
+         "gpuMemoryUtilization": "--gpu-memory-utilization", "maxModelLen": "--max-model-len",
+         "dtype": "--dtype", "quantization": "--quantization", "kvCacheDtype": "--kv-cache-dtype"}
+
+
+def _settings(**values):
+    """The engine settings contract from the flags; a bad value names its flag (exit 2)."""
+    from stackgen.engine_settings import SettingsError, settings_from
+    from stackgen.errors import InputError, InputErrors
+
+    try:
+        return settings_from(**values)
+    except SettingsError as err:
+        raise InputErrors([InputError(message, field=FLAGS.get(name, name),
+                                      fix="see `stackgen size --help` for the values allowed")
+                           for name, message in err.problems]) from None
 
 
 def _text(result) -> str:

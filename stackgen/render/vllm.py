@@ -10,7 +10,7 @@ from typing import Any
 from stackgen.render import common, pods
 from stackgen.render.context import ModelCtx, Rendered, content_hash
 from stackgen.render.engine import render_objects
-from stackgen.runtime.settings import EngineSettings
+from stackgen.engine_settings import EngineSettings
 
 PORT = 8000
 CONFIG_DIR = "/etc/stackgen"
@@ -21,15 +21,16 @@ def engine_settings(ctx: ModelCtx, *, model: str | None = None, port: int = PORT
     """The settings document stackgen-runtime reads (docs/runtime.md)."""
     m = ctx.m
     settings = EngineSettings(
-        model=model or m.source, servedModelName=m.name,
+        model=model or m.source, served_model_name=m.name,
         runner="generate" if m.kind == "llm" else "pooling",
         device="cuda" if m.gpu else "auto",
-        tensorParallelSize=m.tensor_parallel_size, pipelineParallelSize=m.pipeline_parallel_size,
+        tensor_parallel_size=m.tensor_parallel_size, pipeline_parallel_size=m.pipeline_parallel_size,
         nodes=m.pipeline_parallel_size if m.multi_node else 1,
-        maxModelLen=m.max_model_len, gpuMemoryUtilization=ctx.stack.spec.render.gpu_memory_utilization,
+        max_model_len=m.max_model_len,
+        gpu_memory_utilization=ctx.stack.spec.render.gpu_memory_utilization,
         dtype=m.dtype or "auto", quantization=m.quantization or "none", port=port,
-        modelCacheDir=cache_dir, shutdownGracePeriodSeconds=30,
-        extraArgs=["--distributed-executor-backend", "ray"] if m.multi_node else [])
+        model_cache_dir=cache_dir, shutdown_grace_period_seconds=30,
+        extra_args=["--distributed-executor-backend", "ray"] if m.multi_node else [])
     return settings.to_document()
 
 

@@ -49,7 +49,7 @@ def _nvidia_smi_names() -> list[str]:
 def fill_defaults(settings: EngineSettings, model_dir: Path, device: str,
                   env: dict[str, str] | None = None) -> EngineSettings:
     """Return settings with maxModelLen set from the sizing core when it is missing."""
-    if settings.maxModelLen is not None or device != "cuda" or settings.runner != "generate":
+    if settings.max_model_len is not None or device != "cuda" or settings.runner != "generate":
         return settings
     gpu = detect_gpu(env)
     config = model_dir / "config.json"
@@ -61,12 +61,11 @@ def fill_defaults(settings: EngineSettings, model_dir: Path, device: str,
         log("defaults.skipped", reason=why)
         return settings
     log("defaults.max-model-len", maxModelLen=length, gpu=gpu.id, reason=why)
-    return settings.model_copy(update={"maxModelLen": length})
+    return settings.model_copy(update={"max_model_len": length})
 
 
 def _fitting_length(settings: EngineSettings, config: dict, gpu) -> tuple[int | None, str]:
     from stackgen.catalog.models import ConfigError, facts_from_config
-    from stackgen.sizing import EngineSettings as SizingSettings
     from stackgen.sizing import size
 
     try:
@@ -74,12 +73,7 @@ def _fitting_length(settings: EngineSettings, config: dict, gpu) -> tuple[int | 
     except ConfigError as err:
         return None, f"config.json cannot be sized: {err}"
     def sized(max_len: int | None):
-        return size(facts, gpu, SizingSettings(
-            tensor_parallel_size=settings.tensorParallelSize,
-            pipeline_parallel_size=settings.pipelineParallelSize,
-            gpu_memory_utilization=settings.gpuMemoryUtilization, max_model_len=max_len,
-            dtype=settings.dtype if settings.dtype != "float32" else "auto",
-            quantization=settings.quantization))
+        return size(facts, gpu, settings.replace(max_model_len=max_len))
     full = sized(None)
     if full.fits:
         return None, f"the full context ({full.max_model_len}) fits: vLLM's default applies"
@@ -88,4 +82,4 @@ def _fitting_length(settings: EngineSettings, config: dict, gpu) -> tuple[int | 
         return None, "no KV cache left after the weights: the engine will report it"
     length = 1 << (tokens.bit_length() - 1)
     return length, (f"the full context ({full.max_model_len}) needs more than the {tokens} KV "
-                    f"tokens {gpu.id} holds at utilization {settings.gpuMemoryUtilization}")
+                    f"tokens {gpu.id} holds at utilization {settings.gpu_memory_utilization}")

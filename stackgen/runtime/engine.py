@@ -6,6 +6,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from stackgen.engine_settings import vllm_flags
 from stackgen.runtime.devices import Accelerators
 from stackgen.runtime.settings import EngineSettings
 from stackgen.runtime.source import ResolvedModel, cache_root
@@ -23,42 +24,24 @@ class EngineCommand:
 
 
 def served_name(settings: EngineSettings, model: ResolvedModel) -> str:
-    return settings.servedModelName or model.default_name
+    return settings.served_model_name or model.default_name
 
 
 def engine_args(settings: EngineSettings, model: ResolvedModel) -> list[str]:
     """vLLM flags (0.32 names), in a fixed order so commands are comparable."""
-    args = [
-        "--model", str(model.path),
-        "--served-model-name", served_name(settings, model),
-        "--host", settings.host,
-        "--port", str(settings.port),
-        "--runner", settings.runner,
-        "--tensor-parallel-size", str(settings.tensorParallelSize),
-        "--pipeline-parallel-size", str(settings.pipelineParallelSize),
-        "--dtype", settings.dtype,
-        "--kv-cache-dtype", settings.kvCacheDtype,
-        "--gpu-memory-utilization", str(settings.gpuMemoryUtilization),
-        "--shutdown-timeout", str(settings.shutdownGracePeriodSeconds),
-    ]
-    if settings.maxModelLen is not None:
-        args += ["--max-model-len", str(settings.maxModelLen)]
-    if settings.quantization != "none":
-        args += ["--quantization", settings.quantization]
-    if settings.trustRemoteCode:
-        args.append("--trust-remote-code")
-    return args + list(settings.extraArgs)
+    return ["--model", str(model.path), "--served-model-name", served_name(settings, model),
+            "--host", settings.host, "--port", str(settings.port), *vllm_flags(settings)]
 
 
 def engine_env(settings: EngineSettings, accel: Accelerators) -> dict[str, str]:
     env: dict[str, str] = {}
-    if accel.device == "cpu" and settings.cpuKvCacheSpaceGiB is not None:
-        env["VLLM_CPU_KVCACHE_SPACE"] = str(settings.cpuKvCacheSpaceGiB)
+    if accel.device == "cpu" and settings.cpu_kv_cache_space_gib is not None:
+        env["VLLM_CPU_KVCACHE_SPACE"] = str(settings.cpu_kv_cache_space_gib)
     if not os.environ.get("VLLM_CACHE_ROOT"):
         # torch.compile / AOT artifacts on the model cache volume: a pod that starts after
         # the first one skips the compile (tens of seconds to minutes) and, with vLLM 0.32,
         # keeps ~1 GiB of compile scratch out of its KV cache budget (vLLM issue #54122)
-        env["VLLM_CACHE_ROOT"] = str(cache_root(settings.modelCacheDir) / "vllm")
+        env["VLLM_CACHE_ROOT"] = str(cache_root(settings.model_cache_dir) / "vllm")
     return env
 
 

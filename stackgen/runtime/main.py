@@ -91,10 +91,10 @@ def gather(args: argparse.Namespace, engine_extra: list[str]) -> EngineSettings:
 
 def prepare(args: argparse.Namespace, engine_extra: list[str]):
     settings = gather(args, engine_extra)
-    accel = check_accelerators(settings.device, settings.tensorParallelSize,
-                               settings.pipelineParallelSize, nodes=settings.nodes)
-    model = resolve_model(settings.model, cache_dir=settings.modelCacheDir,
-                          pvc_root=os.environ.get("STACKGEN_PVC_ROOT", settings.pvcMountRoot))
+    accel = check_accelerators(settings.device, settings.tensor_parallel_size,
+                               settings.pipeline_parallel_size, nodes=settings.nodes)
+    model = resolve_model(settings.model, cache_dir=settings.model_cache_dir,
+                          pvc_root=os.environ.get("STACKGEN_PVC_ROOT", settings.pvc_mount_root))
     settings = fill_defaults(settings, model.path, accel.device)
     return settings, build_command(settings, model, accel)
 
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print(json.dumps({"argv": cmd.argv, "env": cmd.env, "servedModelName": cmd.served_name}))
         return 0
-    return run_engine(cmd, settings.shutdownGracePeriodSeconds)
+    return run_engine(cmd, settings.shutdown_grace_period_seconds)
 
 
 if __name__ == "__main__":

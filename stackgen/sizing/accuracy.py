@@ -31,7 +31,7 @@ class CaseResult:
     split: str = "fit"
     #: why the case cannot be reconciled (kept, printed, outside the targets); "" if it counts
     excluded: str = ""
-    #: the vLLM accounting the log came from (`EngineSettings.profiler`)
+    #: the vLLM accounting the log came from (`size(..., profiler)`)
     profiler: str = "v1"
 
     @property
@@ -68,9 +68,9 @@ def evaluate(case: dict) -> CaseResult:
         gpu_memory_utilization=case["gpu_memory_utilization"], max_model_len=case["max_model_len"],
         dtype=case.get("dtype", "auto"), quantization=case.get("quantization", "none"),
         kv_cache_dtype=case.get("kv_cache_dtype", "auto"),
-        max_num_batched_tokens=case.get("max_num_batched_tokens"), max_num_seqs=case.get("max_num_seqs"),
-        profiler=case.get("profiler", "v1"))
-    result = size(facts, _gpu(case), settings)
+        max_num_batched_tokens=case.get("max_num_batched_tokens"), max_num_seqs=case.get("max_num_seqs"))
+    profiler = case.get("profiler", "v1")
+    result = size(facts, _gpu(case), settings, profiler)
     return CaseResult(id=case["id"], source=case["source"], model=facts.name, gpu=case["gpu"],
                       tp=settings.tensor_parallel_size,
                       published_tokens=_published_tokens(case, result.kv_bytes_per_token),
@@ -78,7 +78,7 @@ def evaluate(case: dict) -> CaseResult:
                       published_kv_gib=case.get("published_kv_gib"),
                       predicted_kv_gib=result.kv_cache_bytes_per_gpu / GiB,
                       split=case.get("split", "fit"), excluded=" ".join(str(case.get("excluded", "")).split()),
-                      profiler=settings.profiler)
+                      profiler=profiler)
 
 
 def evaluate_file(path: Path) -> list[CaseResult]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from stackgen.catalog import GpuProfile, ModelFacts
 from stackgen.sizing import memory as M
 from stackgen.sizing.engine import (
+    DEFAULT_PROFILER,
     DTYPE_BYTES,
     GiB,
     EngineSettings,
@@ -61,8 +62,8 @@ class SizeResult:
 
 
 def _kv_dtype(kv_cache_dtype: str, dtype: str) -> tuple[str, int]:
-    if kv_cache_dtype == "fp8":
-        return "fp8", 1
+    if kv_cache_dtype.startswith("fp8"):  # fp8, fp8_e4m3, fp8_e5m2: one byte per value
+        return kv_cache_dtype, 1
     return dtype, DTYPE_BYTES[dtype]
 
 
@@ -81,19 +82,21 @@ def _fit_notes(fits: bool, tokens: int, max_len: int, available: int) -> tuple[s
     return ()
 
 
-def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings) -> SizeResult:
-    """Predict what vLLM reports at start-up for `facts` on `gpu` with `settings`.
+def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
+         profiler: str = DEFAULT_PROFILER) -> SizeResult:
+    """Predict what vLLM reports at start-up for `facts` on `gpu` with `settings`, under
+    the memory accounting of `profiler` (the vLLM release; engine.PROFILERS).
 
     Raises InputError for settings vLLM would reject."""
-    validate(facts, gpu, settings)
+    validate(facts, gpu, settings, profiler)
     tp, pp = settings.tensor_parallel_size, settings.pipeline_parallel_size
     dtype = compute_dtype(facts, gpu, settings)
     quant = effective_quantization(facts, settings)
     tokens_batch, seqs = batching_defaults(gpu, settings)
     max_len = _max_len(facts, settings)
     weights = M.weight_bytes_per_gpu(facts, dtype, quant, tp, pp)
-    act = _llm_activation(facts, gpu, settings, dtype) if facts.is_llm else _small_activation(facts)
-    non_torch = M.non_torch_bytes(gpu, tp, pp, settings.profiler)
+    act = _llm_activation(facts, gpu, settings, dtype, profiler) if facts.is_llm else _small_activation(facts)
+    non_torch = M.non_torch_bytes(gpu, tp, pp, profiler)
     budget = int(gpu.memory_bytes * settings.gpu_memory_utilization)
     available = budget - weights - act - non_torch
     kv_name, kv_b = _kv_dtype(settings.kv_cache_dtype, dtype)
@@ -118,12 +121,13 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings) -> SizeRe
                       notes=_fit_notes(fits, tokens, max_len, available))
 
 
-def _llm_activation(facts: ModelFacts, gpu: GpuProfile, s: EngineSettings, dtype: str) -> int:
+def _llm_activation(facts: ModelFacts, gpu: GpuProfile, s: EngineSettings, dtype: str,
+                    profiler: str) -> int:
     """What vLLM itself calls peak activation memory: the profiling run's transient peak
     plus (vLLM 0.21+) the CUDA graph memory estimate it reserves before the KV cache."""
     tokens, seqs = batching_defaults(gpu, s)
-    peak = M.activation_bytes(facts, dtype, s.tensor_parallel_size, tokens, seqs, s.profiler)
-    return peak + M.cudagraph_bytes(sum(cudagraph_capture_sizes(gpu, s)), s.profiler)
+    peak = M.activation_bytes(facts, dtype, s.tensor_parallel_size, tokens, seqs, profiler)
+    return peak + M.cudagraph_bytes(sum(cudagraph_capture_sizes(gpu, s)), profiler)
 
 
 def _small_activation(facts: ModelFacts) -> int:

@@ -1,70 +1,41 @@
-"""vLLM engine settings and the defaults vLLM derives from them (V1 engine, `vllm serve`).
+"""What vLLM derives from the engine settings (:mod:`stackgen.engine_settings`, the one
+contract): dtype, quantization, batching and CUDA graph defaults (V1 engine, `vllm serve`).
 
 Every number here is vLLM's own default; the source lines are cited in docs/sizing.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from stackgen.catalog import GpuProfile, ModelFacts
+from stackgen.engine_settings import VLLM_GPU_MEMORY_UTILIZATION, EngineSettings
 from stackgen.errors import InputError
 
+__all__ = ["EngineSettings", "VLLM_GPU_MEMORY_UTILIZATION", "validate"]
+
 GiB = 1 << 30
-DTYPES = ("auto", "bfloat16", "float16")
-QUANTIZATIONS = ("none", "fp8", "awq", "gptq")
-KV_CACHE_DTYPES = ("auto", "fp8")
 PROFILERS = ("v1", "v1-0.25", "v1-mrv1", "v1-0.10", "legacy")
-#: vLLM 0.32's own `--gpu-memory-utilization` default (`CacheConfig.gpu_memory_utilization`)
-VLLM_GPU_MEMORY_UTILIZATION = 0.92
+#: The vLLM memory accounting the default path models: the pinned vLLM 0.32 (Model Runner V2:
+#: CUDA graph memory reserved before the KV cache, no sampling parameters in the profiling
+#: run). Others: "v1-0.25" (Model Runner V2 in 0.25.1-0.28: no CUDA graph reservation),
+#: "v1-mrv1" (0.21+ with the V1 model runner), "v1-0.10" (V1 0.10-0.20: no CUDA graph
+#: reservation), "legacy" (V0 and V1 <= 0.9); docs/sizing.md
+DEFAULT_PROFILER = "v1"
 #: vLLM's KV cache block size (tokens per block) on CUDA.
 BLOCK_SIZE = 16
 DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    tensor_parallel_size: int = 1
-    pipeline_parallel_size: int = 1
-    gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION
-    max_model_len: int | None = None
-    dtype: str = "auto"
-    quantization: str = "none"
-    kv_cache_dtype: str = "auto"
-    #: None: vLLM's own default for the GPU (see batching_defaults)
-    max_num_batched_tokens: int | None = None
-    max_num_seqs: int | None = None
-    #: which vLLM memory accounting to model: "v1" (the pinned vLLM 0.32, Model Runner V2:
-    #: CUDA graph memory reserved before the KV cache, no sampling parameters in the
-    #: profiling run), "v1-0.25" (Model Runner V2 in 0.25.1-0.28: no CUDA graph reservation),
-    #: "v1-mrv1" (0.21+ with the V1 model runner), "v1-0.10" (V1 0.10-0.20:
-    #: no CUDA graph reservation) or "legacy" (V0 and V1 <= 0.9); docs/sizing.md
-    profiler: str = "v1"
 
 
 def _bad(field: str, message: str, fix: str) -> InputError:
     return InputError(message, field=field, fix=fix)
 
 
-def _check_choices(s: EngineSettings) -> None:
-    for field, value, choices in (("dtype", s.dtype, DTYPES), ("quantization", s.quantization, QUANTIZATIONS),
-                                  ("kv-cache-dtype", s.kv_cache_dtype, KV_CACHE_DTYPES),
-                                  ("profiler", s.profiler, PROFILERS)):
-        if value not in choices:
-            raise _bad(field, f"'{value}' is not a valid {field}", f"use one of: {', '.join(choices)}")
-
-
-def validate(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings) -> None:
-    """Reject settings vLLM itself would reject, with the flag to change."""
-    _check_choices(s)
-    if not 0 < s.gpu_memory_utilization <= 1:
-        raise _bad("gpu-memory-utilization", f"{s.gpu_memory_utilization} is outside (0, 1]",
-                   "pass a fraction such as 0.9")
-    for field, value in (("tp", s.tensor_parallel_size), ("pp", s.pipeline_parallel_size)):
-        if value < 1:
-            raise _bad(field, f"{value} is not a positive number of GPUs", f"pass --{field} 1 or more")
-    if s.max_model_len is not None and s.max_model_len < 1:
-        raise _bad("max-model-len", f"{s.max_model_len} is not a positive length", "pass e.g. --max-model-len 8192")
+def validate(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings,
+             profiler: str = DEFAULT_PROFILER) -> None:
+    """Reject settings vLLM itself would reject for this model and GPU, with the flag to
+    change (the contract's own types and ranges are checked when the settings are made)."""
+    if profiler not in PROFILERS:
+        raise _bad("profiler", f"'{profiler}' is not a known vLLM accounting",
+                   f"use one of: {', '.join(PROFILERS)}")
     if facts.is_llm:
         _check_llm(facts, gpu, s)
 

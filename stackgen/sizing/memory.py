@@ -79,7 +79,7 @@ def blocks_per_request(facts: ModelFacts, max_len: int) -> float:
 
 
 #: Bytes per (sequence, vocabulary entry) live at the peak of the profiling run's dummy
-#: sampler call, per vLLM accounting (`EngineSettings.profiler`):
+#: sampler call, per vLLM accounting (`size(..., profiler)`):
 #: - "v1": vLLM 0.32's default Model Runner V2 (`vllm/v1/worker/gpu/model_runner.py`
 #:   `_dummy_sampler_run`): the dummy batch carries no sampling parameters, so
 #:   `Sampler.apply_sampling_params` returns early and top-k/top-p are skipped; only the

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from stackgen.catalog import GpuProfile, ModelFacts
+from stackgen.engine_settings import RENDER_GPU_MEMORY_UTILIZATION
 from stackgen.sizing import memory as M
 from stackgen.sizing.core import SizeResult
 from stackgen.sizing.engine import EngineSettings, compute_dtype, effective_quantization, tp_choices
@@ -84,9 +85,9 @@ def _capped(result: SizeResult, facts: ModelFacts, gpu: GpuProfile, base: Engine
     if tokens < MIN_CAPPED_LEN:
         return None
     length = min(1 << (tokens.bit_length() - 1), facts.max_position_embeddings or tokens)
-    return try_size(facts, gpu, replace(base, tensor_parallel_size=result.tensor_parallel_size,
-                                        pipeline_parallel_size=result.pipeline_parallel_size,
-                                        max_model_len=length))
+    return try_size(facts, gpu, base.replace(tensor_parallel_size=result.tensor_parallel_size,
+                                             pipeline_parallel_size=result.pipeline_parallel_size,
+                                             max_model_len=length))
 
 
 def _layouts(facts: ModelFacts, gpus_per_node: int, nodes: int) -> list[tuple[int, int]]:
@@ -102,7 +103,7 @@ def _fit_llm(facts, gpu, gpus_per_node, nodes, base: EngineSettings) -> tuple[Si
     """(fitting result, last tried, note) over the layouts in order."""
     last = None
     for tp, pp in _layouts(facts, gpus_per_node, nodes):
-        result = try_size(facts, gpu, replace(base, tensor_parallel_size=tp, pipeline_parallel_size=pp))
+        result = try_size(facts, gpu, base.replace(tensor_parallel_size=tp, pipeline_parallel_size=pp))
         if result is None:
             continue
         last = result
@@ -129,7 +130,7 @@ def _unknown(source: str, gpus_per_node: int, gpu: GpuProfile | None, replicas: 
 
 def _non_llm(facts: ModelFacts, gpu: GpuProfile | None, *, gpus_per_node: int, nodes: int, peak_rps: float,
              source: str, replicas: int | None, base: EngineSettings) -> ModelSizing:
-    settings = replace(base, quantization="none", max_model_len=None)
+    settings = base.replace(quantization="none", max_model_len=None)
     dt = compute_dtype(facts, gpu, settings) if gpu else "float32"
     weights = M.total_weight_bytes(facts, dt, "none")
     result = try_size(facts, gpu, settings) if gpu else None
@@ -159,7 +160,8 @@ def _llm_reasons(result: SizeResult, rps: float, note: str | None) -> list[str]:
 def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_node: int, nodes: int,
                peak_rps: float, avg_input_tokens: int, avg_output_tokens: int, source: str,
                max_model_len: int | None = None, dtype: str | None = None, quantization: str | None = None,
-               replicas: int | None = None, gpu_memory_utilization: float = 0.9) -> ModelSizing:
+               replicas: int | None = None,
+               gpu_memory_utilization: float = RENDER_GPU_MEMORY_UTILIZATION) -> ModelSizing:
     """Size one model of a stack on its node pool (gpu None: a CPU pool), at the
     `--gpu-memory-utilization` the stack renders (the stack file's default is 0.9)."""
     base = EngineSettings(max_model_len=max_model_len, dtype=dtype or "auto", quantization=quantization or "none",
@@ -182,7 +184,7 @@ def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_nod
     reasons = _llm_reasons(chosen, rps, note) + ([cap_note] if cap_note else [])
     if fit is None:
         reasons.insert(0, f"{facts.name} does not fit on this pool ({nodes} x {gpus_per_node} {gpu.id}); "
-                       + fit_hint(facts, gpu, replace(base, tensor_parallel_size=tp)))
+                       + fit_hint(facts, gpu, base.replace(tensor_parallel_size=tp)))
     return ModelSizing(fits=fit is not None, tensor_parallel_size=tp, pipeline_parallel_size=pp,
                        gpus_per_replica=tp * pp, replicas_min=low, replicas_max=high,
                        weight_bytes=chosen.weight_bytes_total,

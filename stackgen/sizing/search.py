@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from stackgen.catalog import GpuProfile, ModelFacts, load_gpus
 from stackgen.errors import InputError
 from stackgen.sizing.core import SizeResult, size
@@ -20,7 +18,7 @@ def try_size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings) -> Si
 def smallest_tp(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings, limit: int = 8) -> SizeResult | None:
     """The first fitting result over TP sizes (divisors of the heads) up to `limit`."""
     for tp in tp_choices(facts, limit):
-        result = try_size(facts, gpu, replace(settings, tensor_parallel_size=tp))
+        result = try_size(facts, gpu, settings.replace(tensor_parallel_size=tp))
         if result is not None and result.fits:
             return result
     return None
@@ -32,7 +30,7 @@ def smallest_fit(facts: ModelFacts, settings: EngineSettings, limit: int = 8) ->
     best: SizeResult | None = None
     best_key: tuple[int, int] | None = None
     for gpu in load_gpus().values():
-        result = smallest_tp(facts, gpu, replace(settings, pipeline_parallel_size=1), limit)
+        result = smallest_tp(facts, gpu, settings.replace(pipeline_parallel_size=1), limit)
         if result is None:
             continue
         key = (result.gpus * gpu.memory_bytes, result.gpus)
@@ -43,7 +41,7 @@ def smallest_fit(facts: ModelFacts, settings: EngineSettings, limit: int = 8) ->
 
 def fit_hint(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings) -> str:
     """A note for a result that does not fit: the smallest TP here, or the smallest GPU/TP."""
-    here = smallest_tp(facts, gpu, replace(settings, pipeline_parallel_size=1))
+    here = smallest_tp(facts, gpu, settings.replace(pipeline_parallel_size=1))
     if here is not None:
         return f"fits on {gpu.id} with --tp {here.tensor_parallel_size}"
     anywhere = smallest_fit(facts, settings)

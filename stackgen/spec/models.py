@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from stackgen.engine_settings import RENDER_GPU_MEMORY_UTILIZATION
+
 API_VERSION = "stackgen.dev/v1alpha1"
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
@@ -184,7 +186,7 @@ class RenderOptions(_Model):
     storage_class: Annotated[str, AfterValidator(_dns1123)] | None = None
     prometheus_address: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = \
         "http://prometheus-operated.monitoring.svc:9090"
-    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = 0.9
+    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = RENDER_GPU_MEMORY_UTILIZATION
 
 
 class Requirements(_Model):

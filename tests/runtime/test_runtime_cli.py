@@ -255,11 +255,16 @@ def _llama_8b_folder(root: Path) -> Path:
 
 def test_max_model_len_default_fits_the_gpu(tmp_path):
     """Llama-3.1-8B's 131072-token context does not fit an L4's KV cache; without
-    maxModelLen the runtime picks the longest power of two that does, from the sizing core."""
+    maxModelLen the runtime picks the longest power of two that does, from the sizing core,
+    at the utilization vLLM will run with (its own 0.92 when the settings give none)."""
     model = _llama_8b_folder(tmp_path / "llama")
     cfg = write(tmp_path / "engine.yaml", f"model: {model}\ndevice: cuda\n")
     on_l4 = dry_run("--config", str(cfg), CUDA_VISIBLE_DEVICES="0", STACKGEN_GPU="l4-24gb")
-    assert flag(on_l4["argv"], "--max-model-len") == "16384"
+    assert flag(on_l4["argv"], "--gpu-memory-utilization") == "0.92"
+    assert flag(on_l4["argv"], "--max-model-len") == "32768"
+    tighter = write(tmp_path / "tight.yaml", f"model: {model}\ndevice: cuda\ngpuMemoryUtilization: 0.9\n")
+    on_l4_tight = dry_run("--config", str(tighter), CUDA_VISIBLE_DEVICES="0", STACKGEN_GPU="l4-24gb")
+    assert flag(on_l4_tight["argv"], "--max-model-len") == "16384"
     on_h100 = dry_run("--config", str(cfg), CUDA_VISIBLE_DEVICES="0", STACKGEN_GPU="h100")
     assert "--max-model-len" not in on_h100["argv"]  # the full context fits: vLLM decides
     given = write(tmp_path / "given.yaml", f"model: {model}\ndevice: cuda\nmaxModelLen: 2048\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -77,15 +76,27 @@ def test_70b_on_one_h100_does_not_fit_and_json_has_the_contract_keys():
 
 @pytest.mark.parametrize("settings_kwargs,field", [
     ({"tensor_parallel_size": 3}, "tp"),
-    ({"gpu_memory_utilization": 0.0}, "gpu-memory-utilization"),
-    ({"gpu_memory_utilization": 1.2}, "gpu-memory-utilization"),
     ({"max_model_len": 10**7}, "max-model-len"),
-    ({"dtype": "int8"}, "dtype"),
 ])
-def test_settings_vllm_rejects_are_input_errors(settings_kwargs, field):
+def test_settings_vllm_rejects_for_this_model_are_input_errors(settings_kwargs, field):
     with pytest.raises(InputError) as err:
         size(LLAMA8, H100, EngineSettings(**settings_kwargs))
     assert err.value.field == field
+
+
+@pytest.mark.parametrize("settings_kwargs,field", [
+    ({"gpu_memory_utilization": 0.0}, "gpuMemoryUtilization"),
+    ({"gpu_memory_utilization": 1.2}, "gpuMemoryUtilization"),
+    ({"dtype": "int8"}, "dtype"),
+    ({"tensor_parallel_size": 0}, "tensorParallelSize"),
+])
+def test_settings_outside_the_contract_are_refused_where_they_are_made(settings_kwargs, field):
+    """The same contract render, runtime, lint and sizing share refuses these for any model."""
+    from stackgen.engine_settings import SettingsError, settings_from
+
+    with pytest.raises(SettingsError) as err:
+        settings_from(**settings_kwargs)
+    assert err.value.fields == [field]
 
 
 def test_bfloat16_on_t4_is_rejected_and_auto_falls_back_to_float16():
@@ -151,15 +162,15 @@ def test_70b_tp2_on_h100_fits_with_vllm_032_profiler_not_with_the_legacy_one():
     assert now.gpu_memory_utilization == 0.92
     assert now.fits and 4.5 * 2**30 < now.kv_cache_bytes_per_gpu < 6 * 2**30
     assert now.max_num_seqs == 1024 and now.activation_bytes < 2 * 2**30
-    mrv1 = size(resolve_model("llama-3.1-70b"), H100, replace(s, profiler="v1-mrv1"))
+    mrv1 = size(resolve_model("llama-3.1-70b"), H100, s, "v1-mrv1")
     assert mrv1.kv_cache_bytes_per_gpu < now.kv_cache_bytes_per_gpu - 0.5 * 2**30
-    legacy = size(resolve_model("llama-3.1-70b"), H100, replace(s, profiler="legacy", gpu_memory_utilization=0.9))
+    legacy = size(resolve_model("llama-3.1-70b"), H100, s.replace(gpu_memory_utilization=0.9), "legacy")
     assert not legacy.fits
 
 
 def test_unknown_profiler_is_rejected():
     with pytest.raises(InputError):
-        size(LLAMA8, H100, EngineSettings(profiler="v2"))
+        size(LLAMA8, H100, EngineSettings(), "v2")
 
 
 def test_cuda_graph_counts_are_the_ones_vllm_logs():
@@ -175,9 +186,9 @@ def test_cuda_graph_counts_are_the_ones_vllm_logs():
 
 def test_v1_reserves_cuda_graph_memory_and_v1_010_does_not():
     """0.21+ subtracts the CUDA graph estimate; 0.10-0.20 (same V1 runner sampler) did not."""
-    s = EngineSettings(max_model_len=8192, profiler="v1-mrv1")
-    now = size(LLAMA8, H100, s)
-    older = size(LLAMA8, H100, replace(s, profiler="v1-0.10"))
+    s = EngineSettings(max_model_len=8192)
+    now = size(LLAMA8, H100, s, "v1-mrv1")
+    older = size(LLAMA8, H100, s, "v1-0.10")
     reserved = older.kv_cache_bytes_per_gpu - now.kv_cache_bytes_per_gpu
     assert 0.4 * 2**30 < reserved < 0.8 * 2**30
     assert older.kv_cache_tokens > now.kv_cache_tokens
