@@ -26,11 +26,11 @@ from stackgen.cluster.controlplane_pki import Pki, make_pki
 from stackgen.cluster.controlplane_proc import (
     Component,
     ControlPlaneError,
-    Rest,
     free_port,
     http_ok,
     wait_until,
 )
+from stackgen.cluster.kube import Kube
 from stackgen.cluster.kwok_nodes import NodePool
 from stackgen.errors import StackgenError
 
@@ -124,11 +124,11 @@ def _is_crd(doc: object) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
 
 
-def install_crds(rest: Rest, crds_dir: Path, timeout: float = 120.0) -> list[str]:
+def install_crds(kube: Kube, crds_dir: Path, timeout: float = 120.0) -> list[str]:
     """Create every CRD in `crds_dir` and wait until each is Established (served)."""
     docs = crd_documents(crds_dir)
     with ThreadPoolExecutor(max_workers=4) as pool:  # the apiserver works on them in parallel
-        list(pool.map(lambda doc: rest.create(_CRDS, doc), docs))
+        list(pool.map(lambda doc: kube.create(_CRDS, doc), docs))
     # Discovery lists a CRD's resource only once it is Established, and is cheap to poll
     # (unlike GETting multi-megabyte CRD objects while the apiserver builds their schemas).
     pending = {(d["spec"]["group"], v["name"], d["spec"]["names"]["plural"])
@@ -136,8 +136,8 @@ def install_crds(rest: Rest, crds_dir: Path, timeout: float = 120.0) -> list[str
 
     def served() -> bool:
         for key in list(pending):
-            status, body = rest.request("GET", f"/apis/{key[0]}/{key[1]}")
-            if status == 200 and key[2] in {r["name"] for r in body.get("resources", [])}:
+            body = kube.request("GET", f"/apis/{key[0]}/{key[1]}", ok_missing=True)
+            if body is not None and key[2] in {r["name"] for r in body.get("resources", [])}:
                 pending.discard(key)
         return not pending
 
@@ -196,7 +196,7 @@ class ControlPlane:
         self.components: dict[str, Component] = {}
         self.node_names: list[str] = []
         self._pki: Pki | None = None
-        self._rest: Rest | None = None
+        self._kube: Kube | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> ControlPlane:
@@ -220,7 +220,7 @@ class ControlPlane:
         raise AssertionError("unreachable")
 
     def _start_all(self) -> None:
-        self._pki, self._rest, self.node_names = make_pki(self.work_dir / "pki"), None, []
+        self._pki, self._kube, self.node_names = make_pki(self.work_dir / "pki"), None, []
         for name in ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler"):
             self.ports[name] = free_port()
         tmp = self.kubeconfig.with_suffix(".tmp")
@@ -235,7 +235,7 @@ class ControlPlane:
         for name in ("kube-controller-manager", "kube-scheduler", "kwok"):
             self.components[name].start()
         if self.install_crds:
-            install_crds(self.rest(), self.crds_dir, self.timeout)
+            install_crds(self.kube(), self.crds_dir, self.timeout)
         self._wait_healthz("kube-controller-manager", "controller-manager")
         self._wait_healthz("kube-scheduler", "scheduler")
         wait_until(self._default_service_account, self.timeout,
@@ -261,7 +261,7 @@ class ControlPlane:
 
     def start_apiserver(self) -> None:
         self.components["kube-apiserver"].start()
-        wait_until(lambda: self.rest().ok("/readyz"), self.timeout,
+        wait_until(lambda: self.kube().ready("/readyz"), self.timeout,
                    "kube-apiserver /readyz", self.components["kube-apiserver"])
 
     def __enter__(self) -> ControlPlane:
@@ -279,20 +279,22 @@ class ControlPlane:
     def version(self) -> str:
         return pinned_versions()["K8S_VERSION"]
 
-    def rest(self) -> Rest:
-        if self._rest is None:
+    def kube(self) -> Kube:
+        """The client of this control plane, built from its admin kubeconfig (written before
+        any component starts, so even the apiserver's readiness is polled through it)."""
+        if self._kube is None:
             assert self._pki is not None, "start() first"
-            self._rest = Rest(self.server, self._pki)
-        return self._rest
+            self._kube = Kube(str(self.kubeconfig), timeout=60.0)
+        return self._kube
 
     def pids(self) -> dict[str, int]:
         return {n: c.pid for n, c in self.components.items() if c.pid is not None}
 
     def add_nodes(self, pools: Iterable[NodePool | dict]) -> list[str]:
         """Create kwok nodes for `pools` and wait until they are Ready and schedulable."""
-        names = kwok_nodes.create_nodes(self.rest(), [kwok_nodes.as_pool(p) for p in pools])
+        names = kwok_nodes.create_nodes(self.kube(), [kwok_nodes.as_pool(p) for p in pools])
         self.node_names.extend(names)
-        wait_until(lambda: kwok_nodes.nodes_ready(self.rest(), names), self.timeout,
+        wait_until(lambda: kwok_nodes.nodes_ready(self.kube(), names), self.timeout,
                    f"kwok nodes {', '.join(names)} to become Ready", self.components["kwok"])
         return names
 
@@ -303,7 +305,7 @@ class ControlPlane:
                    self.components[component])
 
     def _default_service_account(self) -> bool:
-        return self.rest().ok("/api/v1/namespaces/default/serviceaccounts/default")
+        return self.kube().ready("/api/v1/namespaces/default/serviceaccounts/default")
 
     def _define_components(self) -> None:
         logs = self.work_dir / "logs"

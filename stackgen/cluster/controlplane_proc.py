@@ -1,4 +1,8 @@
-"""Processes and HTTP plumbing of the local control plane (stdlib only).
+"""Processes of the local control plane, and a raw health probe (stdlib only).
+
+Talking to the apiserver goes through stackgen.cluster.kube.Kube, built from the control
+plane's admin kubeconfig; `http_ok` only probes the components Kube cannot reach: etcd's
+plain-HTTP /health and the self-signed /healthz of the controller manager and scheduler.
 
 Each component runs in its own session (process group) so that stopping it also stops
 anything it forked; on Linux an attached component also gets SIGKILL from the kernel when
@@ -9,7 +13,6 @@ from __future__ import annotations
 
 import ctypes
 import http.client
-import json
 import os
 import signal
 import socket
@@ -21,12 +24,9 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stackgen.errors import CheckFailed
-
-if TYPE_CHECKING:
-    from stackgen.cluster.controlplane_pki import Pki
 
 _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
@@ -148,23 +148,29 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
                component: Component | None = None) -> None:
     """Poll `predicate` until true; fail early, with the log's tail, if `component` exits."""
     deadline = time.monotonic() + timeout
+    last = ""
     while time.monotonic() < deadline:
         try:
             if predicate():
                 return
-        except (OSError, ValueError, http.client.HTTPException):
-            pass
+        except (OSError, ValueError, http.client.HTTPException, CheckFailed) as err:
+            last = f" (last error: {err})"  # not up yet: poll again, and tell if it never is
+        else:
+            last = ""
         if component is not None and component.proc is not None and not component.running:
             raise ControlPlaneError(
                 f"{component.name} exited with code {component.proc.returncode} while waiting "
                 f"for {what}; last lines of {component.log}:\n{component.tail()}")
         time.sleep(0.2)
     log = f"; last lines of {component.log}:\n{component.tail()}" if component else ""
-    raise ControlPlaneError(f"timed out after {timeout:.0f}s waiting for {what}{log}")
+    raise ControlPlaneError(f"timed out after {timeout:.0f}s waiting for {what}{last}{log}")
 
 
 def http_ok(url: str) -> bool:
-    """GET `url` (TLS unverified: components serve self-signed health endpoints) -> 200?"""
+    """GET `url` -> 200? A bare readiness probe for what is not the apiserver (so Kube and a
+    kubeconfig do not apply): etcd's plain-HTTP /health, and the controller manager's and
+    scheduler's /healthz, served with certificates they make themselves (TLS unverified;
+    loopback only)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "https":
         ctx = ssl._create_unverified_context()  # noqa: S323 - loopback health check only
@@ -177,47 +183,3 @@ def http_ok(url: str) -> bool:
         return conn.getresponse().status == 200
     finally:
         conn.close()
-
-
-class Rest:
-    """A minimal JSON client for the apiserver, authenticated with the admin certificate."""
-
-    def __init__(self, server: str, pki: Pki) -> None:
-        self.netloc = urllib.parse.urlsplit(server).netloc
-        self.ctx = ssl.create_default_context(cafile=str(pki.ca_crt))
-        self.ctx.load_cert_chain(str(pki.admin_crt), str(pki.admin_key))
-
-    def request(self, method: str, path: str, body: Any = None,
-                content_type: str = "application/json") -> tuple[int, Any]:
-        """One request; `body` is JSON-encoded unless it is already bytes."""
-        conn = http.client.HTTPSConnection(self.netloc, timeout=60, context=self.ctx)
-        try:
-            data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
-            headers = {"Content-Type": content_type, "Accept": "application/json"}
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read()
-            return resp.status, (json.loads(raw) if raw.startswith(b"{") else raw.decode())
-        finally:
-            conn.close()
-
-    def ok(self, path: str) -> bool:
-        try:
-            return self.request("GET", path)[0] == 200
-        except (OSError, http.client.HTTPException):
-            return False
-
-    def get(self, path: str) -> Any:
-        status, body = self.request("GET", path)
-        if status != 200:
-            raise ControlPlaneError(f"GET {path}: HTTP {status}: {body}")
-        return body
-
-    def create(self, path: str, body: Any, content_type: str = "application/json") -> str:
-        """POST `body`; returns the object's name. One that already exists (409) is fine."""
-        status, reply = self.request("POST", path, body, content_type)
-        if status not in (200, 201, 202, 409) or not isinstance(reply, dict):
-            raise ControlPlaneError(f"POST {path}: HTTP {status}: {str(reply)[:500]}")
-        if status == 409:
-            return str(reply.get("details", {}).get("name", ""))
-        return str(reply["metadata"]["name"])

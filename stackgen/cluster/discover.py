@@ -7,43 +7,50 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from stackgen.catalog.providers import provider_ids, provider_profile
+from stackgen.cluster.kube import ClusterError, Kube
+from stackgen.errors import InputError
 from stackgen.render.names import safe_name
 
-#: Node labels that name a node's pool, per provider.
-POOL_LABELS = {
-    "gke": "cloud.google.com/gke-nodepool",
-    "eks": "eks.amazonaws.com/nodegroup",
-    "aks": "kubernetes.azure.com/agentpool",
-    "generic": "node.kubernetes.io/pool",
-}
+#: Pool label of clusters whose provider has none (a common convention, not a standard).
+GENERIC_POOL_LABEL = "node.kubernetes.io/pool"
+SHARED_SUFFIX = "-SHARED"  # GPU feature discovery's product label on time-sliced GPUs
+
+
+def pool_labels() -> dict[str, str]:
+    """The label that names a node's pool, per provider (profiles/providers/*.yaml)."""
+    labels = {p: provider_profile(p)["poolLabel"] for p in provider_ids()}
+    return {p: label or GENERIC_POOL_LABEL for p, label in labels.items()}
 
 
 def discover_pools(kubeconfig: str | None = None, context: str | None = None,
                    timeout: float = 3.0) -> tuple[str, list[dict[str, Any]]]:
-    """Return (provider, pool answers) from the cluster's nodes; ([]) when unreachable."""
+    """Return (provider, pool answers) from the cluster's nodes; ("generic", []) when there
+    is no kubeconfig, no cluster or no permission to list nodes: discovery is optional."""
     try:
-        from kubernetes import client, config
-
-        api = config.new_client_from_config(config_file=kubeconfig, context=context)
-        nodes = client.CoreV1Api(api).list_node(_request_timeout=timeout).items
-    except Exception:  # no kubeconfig, no cluster, no permission: discovery is optional
+        kube = Kube(kubeconfig, context, attempts=2, timeout=timeout)
+        found = kube.request("GET", "/api/v1/nodes") or {}
+    except (InputError, ClusterError):
         return "generic", []
-    return pools_from_nodes([(n.metadata.name, n.metadata.labels or {},
-                              (n.status.allocatable or {}) if n.status else {}) for n in nodes])
+    nodes = []
+    for node in found.get("items") or []:
+        meta, status = node.get("metadata") or {}, node.get("status") or {}
+        nodes.append((meta.get("name", ""), meta.get("labels") or {}, status.get("allocatable") or {}))
+    return pools_from_nodes(nodes)
 
 
 def pools_from_nodes(nodes: list[tuple[str, dict, dict]]) -> tuple[str, list[dict[str, Any]]]:
     """Pure: (name, labels, allocatable) per node -> (provider, pool answers)."""
-    provider = _provider(nodes)
+    provider, by_provider = _provider(nodes), pool_labels()
     groups: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
     for name, labels, allocatable in nodes:
-        pool = labels.get(POOL_LABELS[provider]) or labels.get(POOL_LABELS["generic"])
+        pool = labels.get(by_provider[provider]) or labels.get(GENERIC_POOL_LABEL)
         groups[pool or _fallback_pool(labels)].append((labels, allocatable))
     pools = []
     for pool, members in sorted(groups.items()):
         labels, allocatable = members[0]
         gpu = gpu_for_labels(labels)
-        gpus = int(str(allocatable.get("nvidia.com/gpu", "0")) or 0)
+        gpus = _gpus_per_node(labels, allocatable)
         entry: dict[str, Any] = {"name": safe_name(pool), "gpu": gpu.id if gpu else "none",
                                  "nodes": len(members)}
         if gpu:
@@ -58,8 +65,9 @@ def gpu_for_labels(labels: dict):
     """The catalog GPU a node's labels name (GPU operator product label or provider label)."""
     from stackgen.catalog import gpu_ids, resolve_gpu
 
+    product = str(labels.get("nvidia.com/gpu.product", "")).removesuffix(SHARED_SUFFIX)
     for gpu in (resolve_gpu(i) for i in gpu_ids()):
-        if labels.get("nvidia.com/gpu.product") == gpu.product_label:
+        if product == gpu.product_label:
             return gpu
         for provider_labels in gpu.provider_labels.values():
             if provider_labels and all(labels.get(k) == v for k, v in provider_labels.items()):
@@ -67,9 +75,22 @@ def gpu_for_labels(labels: dict):
     return None
 
 
+def _gpus_per_node(labels: dict, allocatable: dict) -> int:
+    """Physical GPUs: GFD's count label, else the advertised nvidia.com/gpu divided by the
+    time-slicing replicas (a time-sliced node advertises GPUs x replicas)."""
+    try:
+        if labels.get("nvidia.com/gpu.count"):
+            return int(labels["nvidia.com/gpu.count"])
+        replicas = max(int(labels.get("nvidia.com/gpu.replicas") or 1), 1)
+        return int(str(allocatable.get("nvidia.com/gpu", "0")) or 0) // replicas
+    except ValueError:  # a label someone set by hand: no default rather than a wrong one
+        return 0
+
+
 def _provider(nodes: list[tuple[str, dict, dict]]) -> str:
-    for provider in ("gke", "eks", "aks"):
-        if any(POOL_LABELS[provider] in labels for _, labels, _ in nodes):
+    by_provider = pool_labels()
+    for provider in (p for p in provider_ids() if p != "generic"):
+        if any(by_provider[provider] in labels for _, labels, _ in nodes):
             return provider
     return "generic"
 

@@ -32,12 +32,14 @@ class Resource:
 class Kube:
     def __init__(self, kubeconfig: str | None = None, context: str | None = None,
                  attempts: int = 6, timeout: float = 30.0) -> None:
+        import yaml
         from kubernetes import config
         from kubernetes.config.config_exception import ConfigException
 
         try:
             self.api = config.new_client_from_config(config_file=kubeconfig, context=context)
-        except (ConfigException, FileNotFoundError, OSError) as err:
+        except (ConfigException, OSError, yaml.YAMLError, TypeError, ValueError, KeyError,
+                AttributeError) as err:  # a missing, unreadable or malformed kubeconfig
             raise InputError(f"cannot load kubeconfig: {err}", field="--kubeconfig/--context",
                              fix="pass --kubeconfig FILE (or set KUBECONFIG) and a --context it defines") from None
         self.context = context or "current-context"
@@ -67,14 +69,34 @@ class Kube:
             raise self._error(method, path, status, data)
         raise AssertionError("unreachable")
 
+    def create(self, path: str, body: dict) -> str:
+        """POST `body` and return the object's name; one that already exists (409) is left
+        alone, so a retried POST whose first reply was lost is not an error."""
+        try:
+            reply = self.request("POST", path, body) or {}
+        except ClusterError as err:
+            if getattr(err, "status", None) != 409:
+                raise
+            return str(((getattr(err, "details", None) or {}).get("details") or {}).get("name", ""))
+        return str((reply.get("metadata") or {}).get("name", ""))
+
+    def ready(self, path: str, timeout: float = 5.0) -> bool:
+        """One GET, no retries: True on 2xx, False on any error status or no connection.
+        For readiness polls (/readyz, an object that appears), not for reading data."""
+        try:
+            status, _ = self._once("GET", path, None, None, "application/json", timeout)
+        except (OSError, ConnectionError, TimeoutError, HTTPError):
+            return False
+        return status < 400
+
     def _once(self, method: str, path: str, body: Any, query: dict | None,
-              content_type: str) -> tuple[int, dict]:
+              content_type: str, timeout: float | None = None) -> tuple[int, dict]:
         method_, url, headers, data, post = self.api.param_serialize(
             method, path, query_params=list((query or {}).items()),
             header_params={"Content-Type": content_type, "Accept": "application/json"},
             body=body, auth_settings=["BearerToken"])
-        resp = self.api.call_api(method_, url, header_params=headers, body=data,
-                                 post_params=post, _request_timeout=self.timeout)
+        resp = self.api.call_api(method_, url, header_params=headers, body=data, post_params=post,
+                                 _request_timeout=timeout or self.timeout)
         raw = resp.read()
         text = raw.decode() if isinstance(raw, bytes) else (raw or "")
         try:

@@ -1,22 +1,22 @@
-"""GPU node-pool placement: nodeSelector, tolerations and affinity per provider, and the
-node labels/taints a pool's nodes carry (the sandbox's kwok nodes use the same table)."""
+"""GPU node-pool placement of pods: nodeSelector, tolerations and affinity per provider.
+
+Only the pod side lives here. The nodes a pool's pods land on (the sandbox's kwok nodes)
+are built in stackgen.cluster.stack_nodes from the same data tables but not from this
+code, so a selector that names a label the provider's nodes lack fails a test.
+"""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from stackgen.catalog import resolve_gpu
-from stackgen.resources import profiles_dir
+from stackgen.catalog.providers import provider_profile
 from stackgen.spec.models import NodePool
 
-
-@cache
-def provider_profile(provider: str) -> dict[str, Any]:
-    from ruamel.yaml import YAML
-
-    path = profiles_dir() / "providers" / f"{provider}.yaml"
-    return YAML(typ="safe").load(path.read_text())
+#: GPU feature discovery appends this to nvidia.com/gpu.product on time-sliced GPUs (the
+#: device plugin's sharing.timeSlicing without renameByDefault; k8s-device-plugin
+#: internal/lm/resource.go productLabel).
+SHARED_SUFFIX = "-SHARED"
 
 
 def pool_taints(pool: NodePool, provider: str) -> list[dict[str, str]]:
@@ -37,7 +37,8 @@ def pool_selector(pool: NodePool, provider: str) -> dict[str, str]:
     if pool.is_gpu:
         gpu = resolve_gpu(pool.gpu)
         if prof["selectGpuBy"] == "product":
-            selector["nvidia.com/gpu.product"] = gpu.product_label
+            shared = SHARED_SUFFIX if pool.time_slicing and pool.time_slicing > 1 else ""
+            selector["nvidia.com/gpu.product"] = gpu.product_label + shared
         elif prof["selectGpuBy"] == "provider":
             selector.update(gpu.provider_labels.get(provider, {}))
     return selector
@@ -78,29 +79,3 @@ def pod_placement(pool: NodePool | None, provider: str) -> dict[str, Any]:
     else:
         out["affinity"] = no_gpu_affinity(provider)
     return out
-
-
-def node_template(pool: NodePool, provider: str) -> dict[str, Any]:
-    """Labels, taints and allocatable resources that nodes of this pool carry."""
-    prof = provider_profile(provider)
-    labels: dict[str, str] = {}
-    if prof["poolLabel"]:
-        labels[prof["poolLabel"]] = pool.name
-    # defaults in line with cloud GPU instances: ~12 vCPUs and 128 GiB per GPU
-    cpu = pool.cpu_per_node or max(32, 12 * pool.gpus)
-    memory = pool.memory_gib_per_node or max(256, 128 * pool.gpus)
-    allocatable: dict[str, str] = {"cpu": str(int(cpu)), "memory": f"{int(memory)}Gi",
-                                   "pods": "110"}
-    if pool.is_gpu:
-        gpu = resolve_gpu(pool.gpu)
-        labels.update(prof["gpuNodeLabels"])
-        labels["nvidia.com/gpu.product"] = gpu.product_label
-        labels["nvidia.com/gpu.present"] = "true"
-        labels.update(gpu.provider_labels.get(provider, {}) if provider == "gke" else {})
-        count = pool.gpus * (pool.time_slicing or 1)
-        if pool.mig:
-            allocatable[f"nvidia.com/mig-{pool.mig}"] = str(count)
-        else:
-            allocatable["nvidia.com/gpu"] = str(count)
-    labels.update(pool.labels)
-    return {"labels": labels, "taints": pool_taints(pool, provider), "allocatable": allocatable}
