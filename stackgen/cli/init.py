@@ -8,13 +8,16 @@ from typing import Any
 
 import typer
 
+from stackgen.cli.options import output_file
+
 HEADER = ("stackgen stack file: describes models, traffic and GPU node pools.\n"
           "Edit it freely; `stackgen init --force` updates it and keeps your comments.\n"
-          "Next: stackgen plan && stackgen render -o deploy/")
+          "Next: stackgen plan && stackgen render --output-dir deploy/")
 
 
 def init(
-    output: Path = typer.Option(Path("stackgen.yaml"), "-o", "--output", help="Where to write the stack file."),
+    output: Path = output_file("init", Path("stackgen.yaml"), help="Where to write the stack file.",
+                               aliases=("-o", "--output")),
     non_interactive: bool = typer.Option(False, "--non-interactive", help="Never prompt (CI): every answer comes from --answers, --set or a default."),
     answers: Path | None = typer.Option(None, "--answers", help="YAML file of answers (see examples/*/answers.yaml)."),
     sets: list[str] = typer.Option([], "--set", help="An answer, KEY=VALUE; e.g. --set models[0].source=hf://org/m. Repeatable; wins over --answers."),
@@ -62,7 +65,7 @@ def _existing(output: Path, force: bool) -> Any:
         return None
     if not force:
         raise InputError(f"{output} already exists", file=str(output),
-                         fix="pass --force to update it (comments are kept), or -o another path")
+                         fix="pass --force to update it (comments are kept), or --output-file another path")
     try:
         data = read_yaml(output.read_text(encoding="utf-8"))
     except YamlInputError as err:

@@ -7,13 +7,25 @@ from typing import Optional
 
 import typer
 
+from stackgen.cli.options import one_format, output_file, output_format
+
 FORMATS = ("text", "json", "sarif", "junit", "github")
 LEVELS = ("error", "warning", "info")
 
 
+def _file_hint(value: str) -> str:
+    """lint's -o used to name the report file; -o is the format now, as in kubectl."""
+    if "." in value or "/" in value:
+        return f"; -o no longer names the report file: write it with --output-file {value}"
+    return ""
+
+
 def lint(
     paths: list[Path] = typer.Argument(..., help="Manifest files or folders (searched recursively)."),
-    fmt: str = typer.Option("text", "--format", help="text | json | sarif | junit | github"),
+    fmt: Optional[str] = output_format("lint", FORMATS, default=None, hint=_file_hint),
+    format_: Optional[str] = output_format(
+        "lint", FORMATS, names=("--format",), default=None,
+        help="The same as -o/--output (the spelling stackgen lint had first)."),
     kubernetes_version: Optional[str] = typer.Option(
         None, "--kubernetes-version", help="Target Kubernetes version X.Y (default: newest known)."),
     crds: list[Path] = typer.Option([], "--crds", help="CRD file or folder (repeatable)."),
@@ -23,7 +35,7 @@ def lint(
         None, "--fail-on", help="Exit 1 on findings at or above: error | warning | info (default error)."),
     schema_only: bool = typer.Option(False, "--schema-only", help="Only YAML and schema checks."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: automatic)."),
-    output: Optional[Path] = typer.Option(None, "--output-file", "-o", help="Write the report here."),
+    output: Optional[Path] = output_file("lint", None, help="Write the report to this file instead of stdout."),
 ) -> None:
     """Lint model-serving manifests (schemas, GPUs, probes, vLLM/Triton/KServe pitfalls)."""
     import sys
@@ -33,8 +45,7 @@ def lint(
     from stackgen.lint.engine import Options, lint_paths
     from stackgen.lint.formats import render
 
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r}", field="--format", fix=f"use one of {', '.join(FORMATS)}")
+    fmt = one_format(("-o/--output", fmt), ("--format", format_), default=FORMATS[0])
     if fail_on is not None and fail_on not in LEVELS:
         raise InputError(f"unknown level {fail_on!r}", field="--fail-on", fix=f"use one of {', '.join(LEVELS)}")
     cwd = Path.cwd()

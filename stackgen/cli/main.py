@@ -20,6 +20,7 @@ from stackgen.cli import plan as plan_cmd
 from stackgen.cli import render as render_cmd
 from stackgen.cli import sandbox as sandbox_cmd
 from stackgen.cli import size as size_cmd
+from stackgen.cli.options import StackgenCommand
 
 app = typer.Typer(
     name="stackgen",
@@ -46,11 +47,11 @@ def _root(
     """Choose, size, render, lint and apply model-serving stacks on Kubernetes."""
 
 
-app.command("init")(init_cmd.init)
-app.command("plan")(plan_cmd.plan)
-app.command("size")(size_cmd.size)
-app.command("render")(render_cmd.render)
-app.command("lint")(lint_cmd.lint)
+app.command("init", cls=StackgenCommand)(init_cmd.init)
+app.command("plan", cls=StackgenCommand)(plan_cmd.plan)
+app.command("size", cls=StackgenCommand)(size_cmd.size)
+app.command("render", cls=StackgenCommand)(render_cmd.render)
+app.command("lint", cls=StackgenCommand)(lint_cmd.lint)
 app.command("apply")(apply_cmd.apply)
 app.command("delete")(apply_cmd.delete)
 app.add_typer(sandbox_cmd.app, name="sandbox")

@@ -6,21 +6,19 @@ from pathlib import Path
 
 import typer
 
+from stackgen.cli.options import output_format
+
 
 def plan(
     file: Path = typer.Option(Path("stackgen.yaml"), "-f", "--file", help="The stack file."),
-    output: str = typer.Option("text", "--output", "-O", help="text or json."),
+    output: str = output_format("plan", aliases=("-O",)),
 ) -> None:
     """Apply the layer framework to the stack and explain every decision."""
     import json
 
     from stackgen.decide import decide
-    from stackgen.errors import InputError
     from stackgen.spec import load_stack
 
-    if output not in ("text", "json"):
-        raise InputError(f"--output {output!r} is not supported", field="--output",
-                         fix="use --output text or --output json")
     stack = load_stack(file)
     result = decide(stack, file.resolve().parent)
     if output == "json":

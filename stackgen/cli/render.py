@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer
 
+from stackgen.cli.options import output_dir
+
 
 def render(
     file: Path = typer.Option(Path("stackgen.yaml"), "-f", "--file", help="The stack file."),
-    output: Path = typer.Option(Path("deploy"), "-o", "--output", help="The folder to render into."),
+    output: Path = output_dir("render", Path("deploy"), help="The folder to render into.",
+                              aliases=("-o", "--output")),
     force: bool = typer.Option(False, "--force", help="Overwrite files edited since the last render."),
     check: bool = typer.Option(False, "--check", help="Render in memory; exit 1 with a diff when the folder is out of date (CI drift gate)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Do not print the diff."),

@@ -95,4 +95,4 @@ def print_plan_summary(stack, base_dir: Path) -> None:
     out.print(f"orchestration: {plan.orchestration}")
     out.print(serving_table(plan))
     print_warnings(plan, out)
-    out.print("next: stackgen plan, then stackgen render -o deploy/")
+    out.print("next: stackgen plan, then stackgen render --output-dir deploy/")
