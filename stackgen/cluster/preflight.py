@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from stackgen import capacity
 from stackgen.cluster.kube import Kube
 from stackgen.cluster.manifests import Ref
 
@@ -45,11 +46,14 @@ def pod_templates(obj: dict[str, Any]) -> list[tuple[dict, int]]:
 
 
 def _gpu_request(pod: dict) -> tuple[str, int] | None:
+    """(resource, units) the pod's containers ask for together (extended resources are
+    whole numbers; one the apiserver would reject is left to it)."""
+    asked: dict[str, int] = {}
     for container in pod.get("containers") or []:
         for name, value in ((container.get("resources") or {}).get("limits") or {}).items():
-            if name.startswith("nvidia.com/"):
-                return name, int(str(value))
-    return None
+            if name.startswith("nvidia.com/") and str(value).isdigit():
+                asked[name] = asked.get(name, 0) + int(str(value))
+    return next(((n, v) for n, v in asked.items() if v), None)
 
 
 def tolerates(tolerations: list[dict], taint: dict) -> bool:
@@ -78,6 +82,13 @@ def matching_nodes(pod: dict, nodes: list[dict]) -> list[dict]:
     return out
 
 
+def _allocatable(node: dict, resource: str) -> int:
+    try:
+        return int(str(((node.get("status") or {}).get("allocatable") or {}).get(resource, 0)))
+    except ValueError:  # a quantity such as "1k": not a GPU count stackgen can judge
+        return 0
+
+
 def _check_gpus(obj: dict, nodes: list[dict]) -> list[str]:
     out = []
     for pod, count in pod_templates(obj):
@@ -91,11 +102,12 @@ def _check_gpus(obj: dict, nodes: list[dict]) -> list[str]:
             out.append(f"{name}: no node matches nodeSelector {pod.get('nodeSelector') or {}} "
                        "with its taints tolerated; its pods will stay Pending")
             continue
-        free = sum(int(str((n.get("status") or {}).get("allocatable", {}).get(resource, 0)))
-                   for n in fit)
-        if free < per_pod * count:
-            out.append(f"{name}: needs {per_pod * count} {resource} for {count} pod(s); the "
-                       f"{len(fit)} matching node(s) have {free} allocatable")
+        units = [_allocatable(n, resource) for n in fit]
+        room = capacity.pods_that_fit(units, per_pod)  # a pod's GPUs must be on one node
+        if room < count:
+            out.append(f"{name}: needs {count} pod(s) of {per_pod} {resource}; the {len(fit)} "
+                       f"matching node(s) have {'+'.join(map(str, units))} allocatable, room "
+                       f"for {room} such pod(s)")
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+from stackgen import capacity
 from stackgen.decide.plan import ModelPlan, PlanWarning
 from stackgen.spec.models import Stack
 
@@ -147,18 +148,30 @@ def unknown_model(stack, orchestration, models):
 
 @check
 def pool_capacity(stack, orchestration, models):
-    demand: dict[str, int] = defaultdict(int)
+    pods: dict[str, list[int]] = defaultdict(list)  # GPUs of each pod the minimum replicas run
     for plan in models:
         if plan.node_pool and plan.gpu:
-            demand[plan.node_pool] += plan.gpus_per_replica * max(plan.replicas_min, 1)
+            per_pod = capacity.units_per_pod(plan.gpus_per_replica, plan.pipeline_parallel_size)
+            pods[plan.node_pool] += [per_pod] * plan.pipeline_parallel_size * max(plan.replicas_min, 1)
     for pool in stack.spec.cluster.node_pools:
-        capacity = pool.nodes * pool.gpus * (pool.time_slicing or 1)
-        if demand.get(pool.name, 0) > capacity:
-            names = tuple(m.name for m in models if m.node_pool == pool.name)
-            yield PlanWarning(
-                "pool-over-capacity",
-                f"node pool {pool.name} has {capacity} GPUs but the minimum replicas of its "
-                f"models need {demand[pool.name]}; add nodes or lower replicas", names)
+        per_node, asked = capacity.pool_units_per_node(pool), pods.get(pool.name, [])
+        left = capacity.unplaced([per_node] * pool.nodes, asked)
+        if not left:
+            continue
+        total, unit = pool.nodes * per_node, _unit(pool)
+        why = (f"has {total} {unit} but the minimum replicas of its models need {sum(asked)}"
+               if sum(asked) > total else
+               f"has {total} {unit} ({pool.nodes} node(s) x {per_node}) but {len(left)} of the "
+               f"{len(asked)} pods of its models' minimum replicas find no node with room (a "
+               "pod's GPUs must all be on one node)")
+        yield PlanWarning("pool-over-capacity", f"node pool {pool.name} {why}; add nodes or lower replicas",
+                          tuple(m.name for m in models if m.node_pool == pool.name))
+
+
+def _unit(pool) -> str:
+    if pool.mig:
+        return f"MIG {pool.mig} instances"
+    return "time-sliced GPU replicas" if pool.time_slicing else "GPUs"
 
 
 @check

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from stackgen.capacity import replicas_that_fit
 from stackgen.catalog import GpuProfile, ModelFacts
 from stackgen.engine_settings import RENDER_GPU_MEMORY_UTILIZATION
 from stackgen.sizing import memory as M
@@ -135,7 +136,7 @@ def _non_llm(facts: ModelFacts, gpu: GpuProfile | None, *, gpus_per_node: int, n
     weights = M.total_weight_bytes(facts, dt, "none")
     result = try_size(facts, gpu, settings) if gpu else None
     fits = result.fits if result else True
-    capacity = nodes * gpus_per_node if gpu else 0
+    capacity = replicas_that_fit(nodes, gpus_per_node, 1) if gpu else 0
     rps = replica_rps(facts, gpu, 1, 1, 0, 0)
     low, high, note = _replicas(rps, peak_rps, capacity, replicas)
     reasons = [f"{facts.kind}: {facts.num_params / 1e6:,.0f}M parameters, {weights / 2**30:.2f} GiB of "
@@ -179,7 +180,7 @@ def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_nod
         return _llm_on_cpu(facts, source, replicas)
     tp, pp = chosen.tensor_parallel_size, chosen.pipeline_parallel_size
     rps = replica_rps(facts, gpu, tp, pp, avg_input_tokens, avg_output_tokens)
-    capacity = (nodes * gpus_per_node) // (tp * pp)
+    capacity = replicas_that_fit(nodes, gpus_per_node, tp, pods_per_replica=pp)  # a TP group per node
     low, high, cap_note = _replicas(rps, peak_rps, capacity, replicas)
     reasons = _llm_reasons(chosen, rps, note) + ([cap_note] if cap_note else [])
     if fit is None:
