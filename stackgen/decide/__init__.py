@@ -7,7 +7,7 @@ from pathlib import Path
 from stackgen.decide.framework import choose_orchestration, choose_serving
 from stackgen.decide.placement import model_facts, place
 from stackgen.decide.plan import ModelPlan, Plan, PlanWarning
-from stackgen.decide.tables import KSERVE_RUNTIME
+from stackgen.catalog.servers import server
 from stackgen.decide.warnings import plan_warnings
 from stackgen.spec.models import Model, ReplicaRange, Stack
 
@@ -45,10 +45,15 @@ def _plan_model(model: Model, stack: Stack, orchestration: str, base_dir: Path) 
         dtype=model.dtype, quantization=model.quantization,
         cold_start_seconds=round(sizing.cold_start_seconds, 1), weight_bytes=sizing.weight_bytes,
         sizing=sizing.result.to_json() if sizing.result else None,
-        runtime=KSERVE_RUNTIME.get(serving.server) if kserve else None,
+        runtime=_kserve_runtime(serving.server) if kserve else None,
         canary_source=model.canary.source if model.canary and kserve else None,
         canary_percent=model.canary.traffic_percent if model.canary and kserve else None,
         reasons=serving.reasons + placement.reasons + replica_reasons)
+
+
+def _kserve_runtime(server_id: str) -> str | None:
+    profile = server(server_id).kserve
+    return profile.runtime if profile else None
 
 
 def _replicas(model: Model, stack: Stack, orchestration: str, sizing) -> tuple[int, int, tuple[str, ...]]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stackgen.decide.tables import DEFAULT_FRAMEWORK, ORCHESTRATION_TRIGGERS, TRITON_BACKEND
+from stackgen.catalog.servers import engines, server
+from stackgen.decide.tables import DEFAULT_FRAMEWORK, LLM_SERVER, MULTI_FRAMEWORK_SERVER, ORCHESTRATION_TRIGGERS
 from stackgen.spec.models import Model, Stack
 
 
@@ -21,20 +22,25 @@ class Serving:
     reasons: tuple[str, ...]
 
 
+def _backend(framework: str) -> str:
+    return server(MULTI_FRAMEWORK_SERVER).backends[framework]
+
+
 def framework_serving(model: Model, unified_api: bool) -> Serving:
     """What the framework picks for a model when the user does not choose."""
     if model.is_llm:
         if unified_api:
-            return Serving("vllm", "triton", "vllm", None, (
+            backend = server(MULTI_FRAMEWORK_SERVER).llm_backend
+            return Serving(LLM_SERVER, MULTI_FRAMEWORK_SERVER, backend, None, (
                 "LLM: vLLM is the engine (PagedAttention, continuous batching)",
                 "unifiedApi: served through Triton's vLLM backend, so every model shares one "
                 "inference API while the LLM keeps vLLM's throughput"))
-        return Serving("vllm", "vllm", None, None, (
+        return Serving(LLM_SERVER, LLM_SERVER, None, None, (
             "LLM: vLLM is the engine (PagedAttention, continuous batching: 3-5x the throughput "
             "of naive serving) and its OpenAI-compatible server is the inference server",))
     framework = model.framework or DEFAULT_FRAMEWORK[model.kind]
-    backend = TRITON_BACKEND[framework]
-    return Serving("triton", "triton", backend, framework, (
+    backend = _backend(framework)
+    return Serving(MULTI_FRAMEWORK_SERVER, MULTI_FRAMEWORK_SERVER, backend, framework, (
         f"{model.kind} model: vLLM serves LLMs only, so Triton serves it "
         f"(multi-framework server with a model repository and dynamic batching)",
         f"framework {framework} -> Triton's {backend} backend"))
@@ -56,24 +62,28 @@ def choose_serving(model: Model, unified_api: bool) -> Serving:
 
 
 def _explicit(model: Model) -> Serving:
-    engine = model.engine
-    said = f"engine: {engine} was set in the stack file"
-    if engine == "vllm":
-        why = said if model.is_llm else said + f" (vLLM's pooling runner serves this {model.kind} model)"
-        return Serving("vllm", "vllm", None, model.framework, (why,))
-    if engine == "tensorrt-llm":
-        return Serving("tensorrt-llm", "triton", "tensorrtllm", None, (
-            said, "TensorRT-LLM runs inside Triton; it needs an engine compiled for this GPU "
-                  "architecture before it can serve"))
-    if engine == "kserve-huggingface":
-        return Serving("kserve-huggingface", "kserve-huggingface", None, model.framework,
-                       (said + " (KServe's built-in Hugging Face runtime)",))
+    """An `engine:` from the stack file, read through the server catalog (profiles/servers/):
+    the server it names, the backend it runs as, and for a multi-backend server the
+    backend of the model's framework (LLMs: the server's LLM backend)."""
+    profile, choice = engines()[model.engine]
+    said = f"engine: {model.engine} was set in the stack file"
+    if choice.backend:
+        return Serving(model.engine, profile.id, choice.backend, None, (
+            said, f"{model.engine} runs inside {profile.name} as its {choice.backend} backend; "
+                  "it needs an engine compiled for this GPU architecture before it can serve"))
+    if not profile.backends:
+        if profile.builder is None:
+            said += f" ({profile.name}, which only KServe runs)"
+        elif not model.is_llm and profile.engine_args:
+            said += f" (vLLM's pooling runner serves this {model.kind} model)"
+        return Serving(model.engine, profile.id, None, model.framework, (said,))
     if model.is_llm:
-        return Serving("vllm", "triton", "vllm", None, (
-            said, "an LLM on Triton goes through Triton's vLLM backend"))
+        return Serving(LLM_SERVER, profile.id, profile.llm_backend, None, (
+            said, f"an LLM on {profile.name} goes through its {profile.llm_backend} backend"))
     framework = model.framework or DEFAULT_FRAMEWORK[model.kind]
-    return Serving("triton", "triton", TRITON_BACKEND[framework], framework,
-                   (said, f"framework {framework} -> Triton's {TRITON_BACKEND[framework]} backend"))
+    backend = profile.backends[framework]
+    return Serving(model.engine, profile.id, backend, framework,
+                   (said, f"framework {framework} -> {profile.name}'s {backend} backend"))
 
 
 @dataclass(frozen=True)
@@ -95,8 +105,10 @@ def framework_orchestration(stack: Stack) -> tuple[str, tuple[str, ...]]:
                           "each a self-service API decoupled from Kubernetes operations")
     if any(m.canary for m in stack.spec.models) and not req.canary:
         reasons.append("a model declares a canary version, which needs KServe's traffic shifting")
-    if any(m.engine == "kserve-huggingface" for m in stack.spec.models):
-        reasons.append("a model asks for KServe's Hugging Face runtime, which only exists in KServe")
+    for m in stack.spec.models:
+        if m.engine != "auto" and engines()[m.engine][0].orchestrations == ("kserve",):
+            reasons.append(f"{m.name} asks for {engines()[m.engine][0].name}, which only exists "
+                           "in KServe")
     if reasons:
         return "kserve", tuple(reasons) + (
             "KServe orchestrates; vLLM and Triton stay the serving runtimes underneath",)

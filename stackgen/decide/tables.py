@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-#: Triton backend for each non-LLM framework.
-TRITON_BACKEND = {
-    "onnx": "onnxruntime",
-    "pytorch": "pytorch",
-    "tensorflow": "tensorflow",
-    "tensorrt": "tensorrt",
-    "xgboost": "fil",
-    "sklearn": "fil",
-    "python": "python",
-}
+#: The layer framework's servers (profiles/servers/ ids): LLMs on vLLM's own server, the
+#: other kinds on the multi-framework server (its backends table maps frameworks).
+LLM_SERVER = "vllm"
+MULTI_FRAMEWORK_SERVER = "triton"
 
 #: Framework assumed when a non-LLM model does not name one (a warning says so).
 DEFAULT_FRAMEWORK = {
@@ -39,13 +33,6 @@ TIER = {
 
 #: Frameworks that run well on CPU nodes (Triton's FIL backend runs tree models on CPU).
 CPU_FRAMEWORKS = frozenset({"xgboost", "sklearn"})
-
-#: KServe ServingRuntime names stackgen renders for each server.
-KSERVE_RUNTIME = {
-    "vllm": "stackgen-vllm",
-    "triton": "stackgen-triton",
-    "kserve-huggingface": "kserve-huggingfaceserver",
-}
 
 #: Requirements that call for an orchestration layer, with the reason given for each.
 ORCHESTRATION_TRIGGERS = {

@@ -13,7 +13,10 @@ import os
 import re
 import shlex
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+from stackgen.catalog.servers import load_servers, server
 
 SHELLS = {"sh", "bash", "ash", "dash", "zsh"}
 SHELL_OPS = {"&&", "||", ";", "|", "&", "(", ")"}
@@ -32,7 +35,6 @@ VLLM_FLAGS = {  # store-true options: they take no value
     "multi-step-stream-outputs", "use-v2-block-manager", "worker-use-ray", "enable-chunked-prefill",
     "help", "version",
 }
-TRITON_PORTS = {"http-port": 8000, "grpc-port": 8001, "metrics-port": 8002}
 
 
 @dataclass
@@ -41,6 +43,7 @@ class ServerInfo:
     options: dict[str, Any] = field(default_factory=dict)  # normalised name -> value (True for flags)
     model: str | None = None
     port: int | None = None  # the HTTP port it listens on, when known
+    runtime_options: dict[str, Any] | None = None  # stackgen-runtime's own flags (--config ...)
 
     def int_option(self, name: str, default: int = 1) -> int | None:
         """The integer value of an option; `default` if absent, None if not a number."""
@@ -111,45 +114,61 @@ def _split_script(script: str) -> list[list[str]]:
 
 
 def detect_server(container: dict, runtime: str | None = None) -> ServerInfo | None:
-    """The model server a container runs; `runtime` names it when only args are given."""
+    """The model server a container runs, by the `detect` table of profiles/servers/:
+    a command inside its argv (or its `sh -c` script) first, then its image. `runtime`
+    names the server when KServe runs the container from a ServingRuntime (args only)."""
     argv = argv_of(container)
-    if runtime == "kserve-huggingface" and not container.get("command"):
-        return _vllm_like(runtime, argv, 8080)
-    if runtime == "vllm" and not container.get("command"):
-        return _stackgen_runtime(argv) if "--" in argv else _vllm_like("vllm", argv, 8080)
-    repo = image_repo(container.get("image"))
+    if runtime is not None and not container.get("command"):
+        return _from_runtime(server(runtime), argv)
     for seg in segments(argv):
         info = _from_command(seg)
         if info:
             return info
-    name = repo.rpartition("/")[2]
-    if "tritonserver" in name:
-        return _triton(argv)
-    if name.endswith("stackgen-runtime"):
-        return _stackgen_runtime(argv)
-    if "huggingfaceserver" in name:
-        return _vllm_like("kserve-huggingface", argv, 8080)
-    if "vllm" in name and not argv[:1] or "vllm" in name and argv[:1] and argv[0].startswith("-"):
-        return _vllm_like("vllm", argv, 8000)
+    name = image_repo(container.get("image")).rpartition("/")[2]
+    for profile, rule in _rules("image"):
+        if rule.image in name and (not rule.bare_args or not argv or argv[0].startswith("-")):
+            return _parse(profile, rule.parser, argv, rule.default_port)
     return None
+
+
+@cache
+def _rules(matcher: str) -> list:
+    """(server profile, detect rule) pairs that use `matcher`, in catalog order."""
+    return [(p, r) for p in load_servers().values() for r in p.detect if getattr(r, matcher)]
+
+
+def _from_runtime(profile, argv: list[str]) -> ServerInfo:
+    port = profile.kserve.port if profile.kserve else profile.http_port
+    parsers = [r.parser for r in profile.detect]
+    if "--" in argv and "stackgen-runtime" in parsers:
+        return _parse(profile, "stackgen-runtime", argv, port)
+    return _parse(profile, "vllm" if profile.engine_args == "vllm" else parsers[0], argv, port)
 
 
 def _from_command(seg: list[str]) -> ServerInfo | None:
     for i, word in enumerate(seg):
         base = os.path.basename(word)
-        if base == "tritonserver":
-            return _triton(seg[i + 1:])
-        if base == "stackgen-runtime":
-            return _stackgen_runtime(seg[i + 1:])
-        if base == "vllm" and i + 1 < len(seg) and seg[i + 1] == "serve":
-            return _vllm_like("vllm", seg[i + 2:], 8000, positional_model=True)
+        for profile, rule in _rules("executable"):
+            if base == rule.executable:
+                return _parse(profile, rule.parser, seg[i + 1:], rule.default_port)
+        for profile, rule in _rules("command"):
+            size = len(rule.command)
+            if base == rule.command[0] and tuple(seg[i + 1:i + size]) == tuple(rule.command[1:]):
+                return _parse(profile, rule.parser, seg[i + size:], rule.default_port)
         if word == "-m" and i + 1 < len(seg):
-            module = seg[i + 1]
-            if module.startswith("vllm.entrypoints"):
-                return _vllm_like("vllm", seg[i + 2:], 8000)
-            if module == "huggingfaceserver":
-                return _vllm_like("kserve-huggingface", seg[i + 2:], 8080)
+            for profile, rule in _rules("module"):
+                if seg[i + 1] == rule.module or seg[i + 1].startswith(rule.module + "."):
+                    return _parse(profile, rule.parser, seg[i + 2:], rule.default_port)
     return None
+
+
+def _parse(profile, parser: str, args: list[str], port: int | None) -> ServerInfo:
+    port = port or profile.http_port
+    if parser == "triton":
+        return _triton(profile.id, args, port)
+    if parser == "stackgen-runtime":
+        return _stackgen_runtime(profile.id, args, port)
+    return _vllm_like(profile.id, args, port, positional_model=parser == "vllm-serve")
 
 
 def parse_options(args: list[str], positional_model: bool = False) -> tuple[dict[str, Any], str | None]:
@@ -187,19 +206,20 @@ def _vllm_like(kind: str, args: list[str], default_port: int, positional_model: 
     return ServerInfo(kind, options, model, _int(port, default_port))
 
 
-def _stackgen_runtime(args: list[str]) -> ServerInfo:
+def _stackgen_runtime(kind: str, args: list[str], default_port: int) -> ServerInfo:
     own, engine = (args[:args.index("--")], args[args.index("--") + 1:]) if "--" in args else (args, [])
     own_opts, _ = parse_options(own)
     options, model = parse_options(engine, positional_model=False)
     options.update({k: v for k, v in own_opts.items() if k not in options})
     model = _str(own_opts.get("model")) or _str(options.get("model"))
-    return ServerInfo("vllm", options, model, _int(own_opts.get("port"), 8000))
+    return ServerInfo(kind, options, model, _int(own_opts.get("port"), default_port),
+                      runtime_options=own_opts)
 
 
-def _triton(args: list[str]) -> ServerInfo:
+def _triton(kind: str, args: list[str], default_port: int) -> ServerInfo:
     options, _ = parse_options(args)
-    return ServerInfo("triton", options, _str(options.get("model-repository")),
-                      _int(options.get("http-port"), 8000))
+    return ServerInfo(kind, options, _str(options.get("model-repository")),
+                      _int(options.get("http-port"), default_port))
 
 
 def _str(value: Any) -> str | None:

@@ -151,16 +151,21 @@ def _containers(spec: dict, path: tuple, key: str = "containers") -> list[Contai
 
 
 def _kserve_runtime(component: dict, key: str) -> str | None:
-    """The server a `predictor.model` runs, from its modelFormat: KServe's Hugging Face
-    server, or a vLLM runtime (whose engine args the model's `args` carry)."""
+    """The server a `predictor.model` runs when its engine arguments are the model's `args`
+    (profiles/servers/ with engineArgs): the named runtime's, else the server KServe picks
+    for the model format (its built-in runtime first)."""
+    from stackgen.catalog.servers import by_kserve_format, by_kserve_runtime
+
     spec = component[key]
-    fmt = mapping(spec.get("modelFormat")).get("name") if key == "model" else key
-    runtime = str(spec.get("runtime") or "")
     if spec.get("image"):
         return None  # a container of its own: recognised by image and command
-    if fmt == "huggingface" and runtime in ("", "kserve-huggingfaceserver"):
-        return "kserve-huggingface"
-    return "vllm" if fmt == "vllm" else None
+    fmt = mapping(spec.get("modelFormat")).get("name") if key == "model" else key
+    runtime = str(spec.get("runtime") or "")
+    profile = by_kserve_runtime(runtime) if runtime else None
+    if profile is None and runtime and not runtime.startswith("kserve-"):
+        return None  # a runtime we do not know: its container is not ours to read
+    profile = profile or by_kserve_format(str(fmt))
+    return profile.id if profile is not None and profile.engine_args else None
 
 
 def pod_templates(obj: LintObject) -> list[PodTemplate]:

@@ -10,6 +10,22 @@ from stackgen.render.names import base_labels
 from stackgen.spec.models import Stack
 
 REQUIRED_LABELS = ("app.kubernetes.io/managed-by", "app.kubernetes.io/part-of")
+#: profiles/servers/ `builder` -> the module that renders that server: `build(ctx)` without
+#: orchestration, `kserve_container(stack)` for its KServe ServingRuntime.
+BUILDERS = {"vllm": vllm, "triton": triton}
+
+
+def builder(server_id: str):
+    """The render module of a server; RenderError when its profile names none we have."""
+    from stackgen.catalog.servers import server
+
+    profile = server(server_id)
+    module = BUILDERS.get(profile.builder or "")
+    if module is None:
+        raise RenderError(f"server {server_id} cannot be rendered without KServe: its profile "
+                          f"names builder {profile.builder!r}, and stackgen/render/build.py "
+                          f"has {', '.join(sorted(BUILDERS))}")
+    return module
 
 
 def build(stack: Stack, plan: Plan) -> list[Rendered]:
@@ -22,15 +38,21 @@ def build(stack: Stack, plan: Plan) -> list[Rendered]:
     specs = {m.name: m for m in stack.spec.models}
     contexts = [ModelCtx(stack, plan, m, specs[m.name]) for m in plan.models]
     if plan.orchestration == "kserve":
-        first = contexts[0]
-        out += kserve.serving_runtimes(stack, plan, first.runtime_image,
-                                       first.triton_image(None))
+        containers = {sid: builder(sid).kserve_container for sid in {m.server for m in plan.models}
+                      if (p := _profile(sid)).kserve and not p.kserve.built_in}
+        out += kserve.serving_runtimes(stack, plan, containers)
         out += [kserve.inference_service(ctx) for ctx in contexts]
     else:
         for ctx in contexts:
-            out += vllm.build(ctx) if ctx.m.server == "vllm" else triton.build(ctx)
+            out += builder(ctx.m.server).build(ctx)
     _check(out, stack)
     return out
+
+
+def _profile(server_id: str):
+    from stackgen.catalog.servers import server
+
+    return server(server_id)
 
 
 def _check(objects: list[Rendered], stack: Stack) -> None:

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from stackgen.render.context import ModelCtx, Rendered
-from stackgen.render.engine import render_objects
+from stackgen.render.engine import RenderError, render_objects
 
 
 def one(ctx: ModelCtx, kind: str, template: str, **values: Any) -> Rendered:
@@ -46,6 +46,24 @@ def service_monitor(ctx: ModelCtx, component: str, port: str) -> list[Rendered]:
         return []
     return [one(ctx, "servicemonitor", "common/servicemonitor.yaml.j2", name=ctx.name,
                 labels=ctx.labels(component), selector=ctx.selector, port=port)]
+
+
+def profile_metric(ctx: ModelCtx, threshold: float | None = None) -> dict[str, Any]:
+    """The autoscaling metric of the model's server (profiles/servers/: autoscaling)."""
+    scaling = ctx.server.autoscaling
+    if scaling is None:
+        raise RenderError(f"server {ctx.server.id} has no autoscaling metric in its profile")
+    query = scaling.query.replace("$namespace", ctx.namespace).replace("$model", ctx.m.name)
+    value = scaling.threshold if threshold is None else threshold
+    return {"name": scaling.metric, "query": query,
+            "threshold": int(value) if float(value).is_integer() else value}
+
+
+def probes(ctx: ModelCtx, port: str = "http") -> dict[str, Any]:
+    """Startup, readiness and liveness probes on the server's own health paths."""
+    from stackgen.render import pods
+
+    return pods.probes(ctx.m, port, ctx.server.health.ready, ctx.server.health.live)
 
 
 def autoscaler(ctx: ModelCtx, component: str, target_kind: str, metric: dict[str, Any]) -> list[Rendered]:

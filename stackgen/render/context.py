@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from stackgen.catalog.servers import ServerProfile, server
 from stackgen.decide.plan import ModelPlan, Plan
 from stackgen.render.names import base_labels, safe_name, selector_labels
 from stackgen.render.placement import pod_placement
@@ -14,12 +15,6 @@ from stackgen.runtime.image import default_image
 from stackgen.spec.models import Model, Stack
 
 RUNTIME_IMAGE = default_image()
-TRITON_RELEASE = "25.01"
-TRITON_IMAGES = {
-    None: f"nvcr.io/nvidia/tritonserver:{TRITON_RELEASE}-py3",
-    "vllm": f"nvcr.io/nvidia/tritonserver:{TRITON_RELEASE}-vllm-python-py3",
-    "tensorrtllm": f"nvcr.io/nvidia/tritonserver:{TRITON_RELEASE}-trtllm-python-py3",
-}
 
 
 @dataclass(frozen=True)
@@ -61,10 +56,14 @@ class ModelCtx:
     def runtime_image(self) -> str:
         return self.stack.spec.images.runtime or RUNTIME_IMAGE
 
+    @property
+    def server(self) -> ServerProfile:
+        return server(self.m.server)
+
     def triton_image(self, backend: str | None) -> str:
         if self.stack.spec.images.triton:
             return self.stack.spec.images.triton
-        return TRITON_IMAGES.get(backend if backend in ("vllm", "tensorrtllm") else None)
+        return server("triton").image(backend)
 
     def path(self, kind: str, suffix: str = "") -> str:
         return f"models/{self.m.name}/{kind}{suffix}.yaml"

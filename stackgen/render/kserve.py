@@ -7,82 +7,59 @@ import json
 import math
 from typing import Any
 
+from stackgen.catalog.servers import server
 from stackgen.decide.plan import Plan
 from stackgen.render import pods
 from stackgen.render.context import ModelCtx, Rendered
-from stackgen.render.engine import render_objects
+from stackgen.render.engine import RenderError, render_objects
 from stackgen.render.names import base_labels
 from stackgen.spec.models import Stack
 
-PORT = 8080
-TRITON_FORMATS = ["triton", "onnx", "pytorch", "tensorflow", "tensorrt", "xgboost", "sklearn",
-                  "python"]
-FORMAT = {"onnxruntime": "onnx", "pytorch": "pytorch", "tensorflow": "tensorflow",
-          "tensorrt": "tensorrt", "fil": "xgboost", "python": "python", "vllm": "triton",
-          "tensorrtllm": "triton"}
 
 
-def serving_runtimes(stack: Stack, plan: Plan, runtime_image: str, triton_image) -> list[Rendered]:
-    used = {m.runtime for m in plan.models}
+def serving_runtimes(stack: Stack, plan: Plan, containers: dict[str, Any]) -> list[Rendered]:
+    """One ServingRuntime per server the plan uses under KServe (built-in ones, such as
+    KServe's Hugging Face server, ship with KServe); `containers[server_id](stack)` is the
+    server's kserve-container, from its render builder."""
     out = []
     labels = base_labels(stack.name, component="serving-runtime")
-    if "stackgen-vllm" in used:
-        container = {
-            "name": "kserve-container", "image": runtime_image, "imagePullPolicy": "IfNotPresent",
-            "args": ["--model", "/mnt/models", "--served-model-name", "{{.Name}}",
-                     "--port", str(PORT)],
-            "env": [{"name": "HF_HOME", "value": "/tmp/hf"}, {"name": "HOME", "value": "/tmp"}],
-            "ports": [{"containerPort": PORT, "protocol": "TCP"}],
-            "resources": {"requests": {"cpu": "2", "memory": "16Gi"},
-                          "limits": {"cpu": "8", "memory": "32Gi"}},
-            "securityContext": pods.container_security()}
-        out.append(_runtime(stack, "stackgen-vllm", labels, container,
-                            [{"name": "vllm", "version": "1", "autoSelect": True, "priority": 2},
-                             {"name": "huggingface", "version": "1", "autoSelect": False}],
-                            ["v1", "v2"]))
-    if "stackgen-triton" in used:
-        container = {
-            "name": "kserve-container", "image": triton_image, "imagePullPolicy": "IfNotPresent",
-            "command": ["tritonserver"],
-            "args": ["--model-store=/mnt/models", f"--http-port={PORT}", "--grpc-port=9000",
-                     "--allow-http=true", "--allow-grpc=true", "--exit-timeout-secs=30"],
-            "ports": [{"containerPort": PORT, "protocol": "TCP"}],
-            "resources": {"requests": {"cpu": "1", "memory": "4Gi"},
-                          "limits": {"cpu": "4", "memory": "8Gi"}},
-            "securityContext": pods.container_security()}
-        out.append(_runtime(stack, "stackgen-triton", labels, container,
-                            [{"name": f, "version": "1", "autoSelect": True} for f in TRITON_FORMATS],
-                            ["v2", "grpc-v2"]))
+    for server_id in sorted({m.server for m in plan.models}):
+        profile = server(server_id)
+        if profile.kserve is None or profile.kserve.built_in:
+            continue
+        if server_id not in containers:
+            raise RenderError(f"server {server_id} has no KServe container builder in "
+                              "stackgen/render/build.py (BUILDERS)")
+        out.append(_runtime(stack, profile, labels, containers[server_id](stack)))
     return out
 
 
-def _runtime(stack: Stack, name: str, labels: dict, container: dict, formats: list,
-             protocols: list) -> Rendered:
-    (obj,) = render_objects("kserve/servingruntime.yaml.j2", name=name, namespace=stack.namespace,
-                            labels=labels, formats=formats, protocols=protocols,
-                            containers=[container], volumes=[],
-                            annotations={"prometheus.kserve.io/port": str(PORT),
+def _runtime(stack: Stack, profile, labels: dict, container: dict) -> Rendered:
+    kserve = profile.kserve
+    formats = [{"name": f.name, "version": "1", "autoSelect": f.auto_select,
+                **({"priority": f.priority} if f.priority is not None else {})}
+               for f in kserve.formats]
+    (obj,) = render_objects("kserve/servingruntime.yaml.j2", name=kserve.runtime,
+                            namespace=stack.namespace, labels=labels, formats=formats,
+                            protocols=list(kserve.protocols), containers=[container], volumes=[],
+                            annotations={"prometheus.kserve.io/port": str(kserve.port),
                                          "prometheus.kserve.io/path": "/metrics"})
-    return Rendered(f"kserve/servingruntime-{name}.yaml", obj)
+    return Rendered(f"kserve/servingruntime-{kserve.runtime}.yaml", obj)
 
 
 def _model_format(ctx: ModelCtx) -> str:
-    m = ctx.m
-    if m.server == "vllm":
-        return "vllm"
-    if m.server == "kserve-huggingface":
-        return "huggingface"
-    return FORMAT.get(m.backend or "", "triton")
+    return ctx.server.kserve_format(ctx.m.backend)
 
 
 def _engine_env(ctx: ModelCtx) -> list[dict[str, str]]:
     """The same engine settings document as the standalone ConfigMap, inline: KServe's
     storage initializer puts the model in /mnt/models and the runtime listens on 8080."""
-    if ctx.m.server != "vllm":
+    if ctx.server.engine_args != "vllm" or ctx.server.kserve.built_in:
         return []
     from stackgen.render.vllm import engine_settings
 
-    settings = engine_settings(ctx, model="/mnt/models", port=PORT, cache_dir="/tmp/hf")
+    settings = engine_settings(ctx, model="/mnt/models", port=ctx.server.kserve.port,
+                               cache_dir="/tmp/hf")
     env = [{"name": "STACKGEN_ENGINE_SETTINGS", "value": json.dumps(settings, sort_keys=True)}]
     if ctx.m.gpu:
         env.append({"name": "STACKGEN_GPU", "value": ctx.m.gpu})

@@ -29,10 +29,11 @@ def weights_gib(plan: ModelPlan) -> float:
 
 
 def shm_gib(plan: ModelPlan) -> int:
-    """/dev/shm for NCCL between tensor-parallel ranks (vLLM) or the Python backend (Triton)."""
-    if plan.server == "triton":
-        return 2 if plan.backend in ("python", "vllm", "tensorrtllm") else 1
-    return 0 if plan.tensor_parallel_size <= 1 else min(32, 4 * plan.tensor_parallel_size)
+    """/dev/shm for NCCL between tensor-parallel ranks (vLLM) or the Python backend (Triton),
+    as the server's profile says (profiles/servers/)."""
+    from stackgen.catalog.servers import server
+
+    return server(plan.server).shm_gib(plan.tensor_parallel_size, plan.backend)
 
 
 def resources(plan: ModelPlan) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from stackgen.catalog.servers import server
 from stackgen.render import common, pods
 from stackgen.render.context import ModelCtx, Rendered, content_hash
 from stackgen.render.engine import render_objects
 
-PORTS = {"http": 8000, "grpc": 8001, "metrics": 8002}
 REPO = "/models"
 MAX_BATCH = {"embedding": 64, "reranker": 64, "vision": 32, "speech": 8, "tabular": 4096,
              "other": 16, "llm": 0}
@@ -85,14 +85,15 @@ def _fetch_init(ctx: ModelCtx) -> list[dict[str, Any]]:
 
 
 def _container(ctx: ModelCtx, mounts: list[dict]) -> dict[str, Any]:
-    args = ["tritonserver", f"--model-repository={REPO}", f"--http-port={PORTS['http']}",
-            f"--grpc-port={PORTS['grpc']}", f"--metrics-port={PORTS['metrics']}",
+    ports = ctx.server.ports
+    args = ["tritonserver", f"--model-repository={REPO}", f"--http-port={ports['http']}",
+            f"--grpc-port={ports['grpc']}", f"--metrics-port={ports['metrics']}",
             "--exit-timeout-secs=30", "--log-verbose=0"]
     return {"name": "triton", "image": ctx.triton_image(ctx.m.backend),
             "imagePullPolicy": "IfNotPresent", "command": args[:1], "args": args[1:],
-            "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in PORTS.items()],
+            "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in ports.items()],
             "env": pods.model_env(ctx.m), "resources": pods.resources(ctx.m),
-            **pods.probes(ctx.m, "http", "/v2/health/ready", "/v2/health/live"),
+            **common.probes(ctx),
             "volumeMounts": mounts, "securityContext": pods.container_security()}
 
 
@@ -127,20 +128,34 @@ def build(ctx: ModelCtx) -> list[Rendered]:
         progress_deadline=pods.startup_budget_seconds(ctx.m) + 300,
         strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
         pod_annotations={"stackgen.dev/config-hash": content_hash(files)}, pod=pod)
-    ports = [{"name": n, "port": p, "targetPort": n, "protocol": "TCP"} for n, p in PORTS.items()]
+    ports = [{"name": n, "port": p, "targetPort": n, "protocol": "TCP"}
+             for n, p in ctx.server.ports.items()]
     out = [Rendered(ctx.path("configmap"), config), Rendered(ctx.path("deployment"), deployment),
            common.service(ctx, "triton", ports)]
     out += common.autoscaler(ctx, "triton", "Deployment", _metric(ctx))
     out.append(common.pdb(ctx, "triton"))
-    out += common.network_policy(ctx, "triton", list(PORTS.values()))
+    out += common.network_policy(ctx, "triton", list(ctx.server.ports.values()))
     out += common.service_monitor(ctx, "triton", "metrics")
     return out
 
 
+def kserve_container(stack) -> dict[str, Any]:
+    """The stackgen-triton ServingRuntime's container: tritonserver on the model repository
+    KServe's storage initializer put in /mnt/models."""
+    profile = server("triton")
+    port = profile.kserve.port
+    return {
+        "name": "kserve-container", "image": stack.spec.images.triton or profile.image(None),
+        "imagePullPolicy": "IfNotPresent", "command": ["tritonserver"],
+        "args": ["--model-store=/mnt/models", f"--http-port={port}", "--grpc-port=9000",
+                 "--allow-http=true", "--allow-grpc=true", "--exit-timeout-secs=30"],
+        "ports": [{"containerPort": port, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": "1", "memory": "4Gi"},
+                      "limits": {"cpu": "4", "memory": "8Gi"}},
+        "securityContext": pods.container_security()}
+
+
 def _metric(ctx: ModelCtx) -> dict[str, Any]:
-    sel = f'namespace="{ctx.namespace}",model="{ctx.m.name}"'
-    query = (f"sum(rate(nv_inference_queue_duration_us{{{sel}}}[1m])) / "
-             f"clamp_min(sum(rate(nv_inference_request_success{{{sel}}}[1m])), 1)")
+    """Queue time per request; with an SLO, a fifth of it (at most 100 ms)."""
     slo = ctx.spec.slo.tightest_ms
-    threshold_us = int(min(100_000, slo * 1000 * 0.2) if slo else 50_000)
-    return {"name": "triton_queue_time_per_request_us", "query": query, "threshold": threshold_us}
+    return common.profile_metric(ctx, int(min(100_000, slo * 1000 * 0.2)) if slo else None)

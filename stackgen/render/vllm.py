@@ -8,18 +8,19 @@ import math
 from typing import Any
 
 from stackgen.render import common, pods
-from stackgen.render.context import ModelCtx, Rendered, content_hash
+from stackgen.catalog.servers import server
+from stackgen.render.context import RUNTIME_IMAGE, ModelCtx, Rendered, content_hash
 from stackgen.render.engine import render_objects
 from stackgen.engine_settings import EngineSettings
 
-PORT = 8000
 CONFIG_DIR = "/etc/stackgen"
 
 
-def engine_settings(ctx: ModelCtx, *, model: str | None = None, port: int = PORT,
+def engine_settings(ctx: ModelCtx, *, model: str | None = None, port: int | None = None,
                     cache_dir: str = f"{pods.CACHE_MOUNT}/hf") -> dict[str, Any]:
     """The settings document stackgen-runtime reads (docs/runtime.md)."""
     m = ctx.m
+    port = port or ctx.server.http_port
     settings = EngineSettings(
         model=model or m.source, served_model_name=m.name,
         runner="generate" if m.kind == "llm" else "pooling",
@@ -65,11 +66,11 @@ def container(ctx: ModelCtx, mounts: list[dict], command: list[str] | None = Non
     else:
         out["args"] = ["--config", f"{CONFIG_DIR}/engine.yaml"]
     out.update({
-        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "ports": [{"name": "http", "containerPort": ctx.server.http_port, "protocol": "TCP"}],
         "env": pods.model_env(ctx.m) + ([{"name": "STACKGEN_GPU", "value": ctx.m.gpu}] if ctx.m.gpu else []),
         **({"envFrom": pods.env_from(ctx.m)} if pods.env_from(ctx.m) else {}),
         "resources": pods.resources(ctx.m),
-        **pods.probes(ctx.m, "http", "/health", "/health"),
+        **common.probes(ctx),
         "volumeMounts": mounts,
         "securityContext": pods.container_security(),
     })
@@ -100,20 +101,15 @@ def build(ctx: ModelCtx) -> list[Rendered]:
             pod_annotations=annotations, pod=pod)
         out.append(Rendered(ctx.path("deployment"), deployment))
         kind = "Deployment"
-    out.append(common.service(ctx, "vllm", [{"name": "http", "port": PORT,
+    port = ctx.server.http_port
+    out.append(common.service(ctx, "vllm", [{"name": "http", "port": port,
                                                "targetPort": "http", "protocol": "TCP"}],
                               selector=_leader_selector(ctx) if ctx.m.multi_node else None))
-    out += common.autoscaler(ctx, "vllm", kind, _metric(ctx))
+    out += common.autoscaler(ctx, "vllm", kind, common.profile_metric(ctx))
     out.append(common.pdb(ctx, "vllm"))
-    out += common.network_policy(ctx, "vllm", [PORT])
+    out += common.network_policy(ctx, "vllm", [port])
     out += common.service_monitor(ctx, "vllm", "http")
     return out
-
-
-def _metric(ctx: ModelCtx) -> dict[str, Any]:
-    query = (f'sum(vllm:num_requests_waiting{{namespace="{ctx.namespace}",'
-             f'model_name="{ctx.m.name}"}})')
-    return {"name": "vllm_num_requests_waiting", "query": query, "threshold": 5}
 
 
 def _leader_selector(ctx: ModelCtx) -> dict[str, str]:
@@ -141,6 +137,22 @@ def _leader_worker_set(ctx: ModelCtx, volumes, mounts, annotations) -> list[Rend
         size=ctx.m.pipeline_parallel_size, pod_annotations=annotations,
         leader=leader, worker=worker)
     return [Rendered(ctx.path("leaderworkerset"), lws)]
+
+
+def kserve_container(stack) -> dict[str, Any]:
+    """The stackgen-vllm ServingRuntime's container: the reference runtime on the model
+    KServe's storage initializer put in /mnt/models; each InferenceService passes its
+    engine settings inline (STACKGEN_ENGINE_SETTINGS)."""
+    port = server("vllm").kserve.port
+    return {
+        "name": "kserve-container", "image": stack.spec.images.runtime or RUNTIME_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["--model", "/mnt/models", "--served-model-name", "{{.Name}}", "--port", str(port)],
+        "env": [{"name": "HF_HOME", "value": "/tmp/hf"}, {"name": "HOME", "value": "/tmp"}],
+        "ports": [{"containerPort": port, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": "2", "memory": "16Gi"},
+                      "limits": {"cpu": "8", "memory": "32Gi"}},
+        "securityContext": pods.container_security()}
 
 
 def _yaml(data: dict) -> str:

@@ -8,10 +8,6 @@ from pathlib import Path
 
 from stackgen.spec.models import Stack
 
-#: Frameworks vLLM cannot serve at all: an explicit `engine: vllm` on them is an error.
-NOT_FOR_VLLM = frozenset({"xgboost", "sklearn", "onnx", "tensorflow", "tensorrt"})
-
-
 @dataclass(frozen=True)
 class Problem:
     loc: tuple
@@ -84,17 +80,37 @@ def _models(stack: Stack, base_dir: Path) -> list[Problem]:
         if model.is_llm and model.framework:
             out.append(Problem(loc + ("framework",), "framework applies to non-LLM models only",
                                "remove framework (LLMs are served by vLLM from HF weights)"))
-        if model.engine == "vllm" and not model.is_llm and model.framework in NOT_FOR_VLLM:
-            out.append(Problem(loc + ("engine",), f"vLLM cannot serve a {model.framework} model",
-                               "use engine: triton (or auto)"))
-        if model.engine == "tensorrt-llm" and not model.is_llm:
-            out.append(Problem(loc + ("engine",), "tensorrt-llm serves LLMs only",
-                               "use engine: triton (or auto)"))
+        out += _engine(stack, model, loc)
         if model.model_config_path and not _config_exists(base_dir, model.model_config_path):
             out.append(Problem(loc + ("modelConfig",), f"{model.model_config_path!r} not found "
                                f"(relative paths are read from {base_dir})",
                                "give the path to the model's HF config.json or its folder"))
     return out
+
+
+def _engine(stack: Stack, model, loc: tuple) -> list[Problem]:
+    """An explicit engine must serve the model's kind and framework, under the stack's
+    orchestration (profiles/servers/: engines, orchestrations)."""
+    from stackgen.catalog.servers import engines
+
+    if model.engine == "auto":
+        return []
+    server, choice = engines()[model.engine]
+    where = loc + ("engine",)
+    if model.kind not in choice.kinds:
+        return [Problem(where, f"{model.engine} serves {', '.join(choice.kinds)} models, not "
+                        f"{model.kind}", "use engine: auto (or one that serves this kind)")]
+    if model.framework in choice.exclude_frameworks:
+        return [Problem(where, f"engine {model.engine} ({server.name}) cannot serve a {model.framework} model",
+                        "use engine: triton (or auto)")]
+    orchestration = stack.spec.requirements.orchestration
+    if orchestration != "auto" and orchestration not in server.orchestrations:
+        return [Problem(where, f"{server.name} runs only with orchestration "
+                        f"{' or '.join(server.orchestrations)}, but requirements.orchestration "
+                        f"is {orchestration}",
+                        f"set requirements.orchestration: {server.orchestrations[0]} (or auto), "
+                        "or choose another engine")]
+    return []
 
 
 def _config_exists(base_dir: Path, path: str) -> bool:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from stackgen.engine_settings import RENDER_GPU_MEMORY_UTILIZATION
+from stackgen.engine_settings import RENDER_GPU_MEMORY_UTILIZATION, Quantization
 
 API_VERSION = "stackgen.dev/v1alpha1"
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -29,7 +29,6 @@ IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(
 LLM_KINDS = frozenset({"llm"})
 ModelKind = Literal["llm", "embedding", "reranker", "vision", "speech", "tabular", "other"]
 Framework = Literal["onnx", "pytorch", "tensorflow", "tensorrt", "xgboost", "sklearn", "python"]
-Engine = Literal["auto", "vllm", "triton", "tensorrt-llm", "kserve-huggingface"]
 
 
 def _dns1123(value: str) -> str:
@@ -57,7 +56,18 @@ def _source(value: str) -> str:
     return value
 
 
+def _engine(value: str) -> str:
+    from stackgen.catalog.servers import engines
+
+    known = ["auto", *engines()]
+    if value not in known:
+        raise ValueError(f"{value!r} is not an engine: use one of {', '.join(known)} "
+                         "(profiles/servers/ lists what each server serves)")
+    return value
+
+
 DnsName = Annotated[str, AfterValidator(_dns1123)]
+Engine = Annotated[str, AfterValidator(_engine)]
 LabelMap = Annotated[dict[str, str], AfterValidator(_label_map)]
 Source = Annotated[str, AfterValidator(_source)]
 
@@ -151,7 +161,7 @@ class Model(_Model):
     engine: Engine = "auto"
     max_model_len: Annotated[int, Field(ge=16, le=10_000_000)] | None = None
     dtype: Literal["auto", "bfloat16", "float16"] | None = None
-    quantization: Literal["none", "fp8", "awq", "gptq"] | None = None
+    quantization: Quantization | None = None
     model_config_path: str | None = Field(default=None, alias="modelConfig")
     replicas: Annotated[int, Field(ge=0, le=10_000)] | ReplicaRange | None = None
     node_pool: DnsName | None = None

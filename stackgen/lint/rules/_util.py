@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from stackgen.catalog.servers import load_servers
 from stackgen.lint.workloads import Container, PodTemplate, mapping, seq
 
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
-VLLM_LIKE = ("vllm", "kserve-huggingface")
+#: servers whose command line takes vLLM's engine arguments (profiles/servers/: engineArgs)
+VLLM_LIKE = tuple(s.id for s in load_servers().values() if s.engine_args == "vllm")
 
 
-def servers(pod: PodTemplate, kinds: tuple[str, ...] = ("vllm", "triton", "kserve-huggingface")) -> Iterator[Container]:
+def servers(pod: PodTemplate, kinds: tuple[str, ...] | None = None) -> Iterator[Container]:
+    """The containers of `pod` that run a model server (of `kinds`; default any)."""
     for c in pod.containers:
-        if c.server is not None and c.server.kind in kinds:
+        if c.server is not None and (kinds is None or c.server.kind in kinds):
             yield c
 
 

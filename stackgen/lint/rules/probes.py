@@ -7,7 +7,7 @@ from typing import Any, Iterator
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
 from stackgen.lint.rules._util import number, probes, servers
-from stackgen.lint.servers import TRITON_PORTS
+from stackgen.catalog.servers import server as server_profile
 from stackgen.lint.workloads import Container, PodTemplate, mapping, seq
 
 KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "LeaderWorkerSet",
@@ -69,12 +69,10 @@ def missing_readiness_probe(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
             yield Hit(c.path + ("name",), f"{c.server.kind} container {c.name} has no readinessProbe")
 
 
-HEALTH_PATHS: dict[str, tuple[set[str], tuple[str, ...]]] = {  # exact paths, path prefixes
-    "vllm": ({"/health", "/ping", "/v1/models", "/version", "/metrics", "/load"}, ()),
-    "kserve-huggingface": ({"/", "/v1/models", "/v2", "/v2/health/live", "/v2/health/ready",
-                            "/metrics", "/openai/v1/models"}, ("/v1/models/", "/v2/models/")),
-    "triton": ({"/v2", "/v2/health/live", "/v2/health/ready"}, ("/v2/models/",)),
-}
+def health_paths(kind: str) -> tuple[set[str], tuple[str, ...]]:
+    """(exact paths, path prefixes) the server answers on (profiles/servers/: probePaths)."""
+    profile = server_profile(kind)
+    return set(profile.probe_paths), tuple(profile.probe_path_prefixes)
 
 
 @rule("SG304", "probe-path-mismatch", "error", kinds=KINDS,
@@ -86,7 +84,7 @@ HEALTH_PATHS: dict[str, tuple[set[str], tuple[str, ...]]] = {  # exact paths, pa
       remediation="Point httpGet.path at the server's health endpoint.")
 def probe_path_mismatch(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
     for c in servers(pod):
-        exact, prefixes = HEALTH_PATHS[c.server.kind]
+        exact, prefixes = health_paths(c.server.kind)
         for name, probe in probes(c):
             path = mapping(probe.get("httpGet")).get("path")
             if path is None:
@@ -95,7 +93,7 @@ def probe_path_mismatch(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
             if clean not in exact and not clean.startswith(prefixes):
                 yield Hit(c.path + (name, "httpGet", "path"),
                           f"{name} of {c.server.kind} container {c.name} probes {path}, which "
-                          f"{c.server.kind} does not serve (use {sorted(exact)[0] if c.server.kind != 'vllm' else '/health'})")
+                          f"{c.server.kind} does not serve (use {server_profile(c.server.kind).health.ready})")
 
 
 def _probe_port(probe: dict) -> tuple[str, Any] | None:
@@ -109,8 +107,9 @@ def _serving_ports(c: Container) -> set[int] | None:
     server = c.server
     if server is None or server.port is None:
         return None
-    if server.kind == "triton":
-        return {number(server.options.get(k), d) for k, d in TRITON_PORTS.items()}
+    ports = server_profile(server.kind).ports
+    if len(ports) > 1:  # one flag per port: --http-port, --grpc-port, --metrics-port
+        return {number(server.options.get(f"{name}-port"), default) for name, default in ports.items()}
     return {server.port}
 
 

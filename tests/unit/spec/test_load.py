@@ -101,12 +101,28 @@ def test_cross_checks(tmp_path: Path) -> None:
     llm_framework = GOOD.replace("kind: llm", "kind: llm\n      framework: onnx")
     assert "non-LLM" in error_for(tmp_path, llm_framework).message
     vllm_xgb = GOOD.replace("kind: llm", "kind: tabular\n      framework: xgboost\n      engine: vllm")
-    assert "vLLM cannot serve" in error_for(tmp_path, vllm_xgb).message
+    assert "cannot serve a xgboost model" in error_for(tmp_path, vllm_xgb).message
     bad_mig = GOOD.replace("gpusPerNode: 8}", "gpusPerNode: 8, mig: 9g.99gb}")
     assert "MIG profile" in error_for(tmp_path, bad_mig).message
     missing_cfg = GOOD.replace("kind: llm", "kind: llm\n      modelConfig: nowhere/config.json")
     err = error_for(tmp_path, missing_cfg)
     assert err.field == "spec.models[0].modelConfig" and "not found" in err.message
+
+
+def test_engines_come_from_the_server_catalog(tmp_path: Path) -> None:
+    """`engine:` is checked against profiles/servers/: an unknown one lists the known ones,
+    and KServe's own Hugging Face server cannot be asked for without KServe (it rendered a
+    Triton config with `backend: "None"` before)."""
+    unknown = error_for(tmp_path, GOOD.replace("kind: llm", "kind: llm\n      engine: sglang"))
+    assert unknown.field == "spec.models[0].engine"
+    assert "kserve-huggingface" in unknown.message and "tensorrt-llm" in unknown.message
+    hf_alone = GOOD.replace("kind: llm", "kind: llm\n      engine: kserve-huggingface") \
+        + "  requirements: {orchestration: none}\n"
+    err = error_for(tmp_path, hf_alone)
+    assert err.field == "spec.models[0].engine"
+    assert "orchestration kserve" in err.message and "orchestration: kserve" in err.fix
+    trt_embed = GOOD.replace("kind: llm", "kind: embedding\n      engine: tensorrt-llm")
+    assert "serves llm models, not embedding" in error_for(tmp_path, trt_embed).message
 
 
 def test_not_a_mapping_and_missing_file(tmp_path: Path) -> None:
