@@ -38,6 +38,7 @@ def lint(
     output: Optional[Path] = output_file("lint", None, help="Write the report to this file instead of stdout."),
 ) -> None:
     """Lint model-serving manifests (schemas, GPUs, probes, vLLM/Triton/KServe pitfalls)."""
+    import os
     import sys
 
     from stackgen.errors import InputError
@@ -51,7 +52,8 @@ def lint(
     cwd = Path.cwd()
     cfg = find_config(config, cwd)
     options = Options(kubernetes_version=kubernetes_version or "",
-                      crd_paths=tuple(crds) + tuple(cfg.crds), schema_only=schema_only, config=cfg)
+                      crd_paths=tuple(crds) + tuple(cfg.crds), schema_only=schema_only, config=cfg,
+                      debug=bool(os.environ.get("STACKGEN_DEBUG")))
     report = lint_paths(list(paths), options, base=cwd, jobs=jobs)
     text = render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
     if output is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +30,9 @@ class Options:
     crd_paths: tuple[Path, ...] = ()
     schema_only: bool = False
     config: LintConfig = field(default_factory=LintConfig)
+    #: ConfigMaps of the linted files that hold engine settings (lint.settings)
+    config_maps: tuple = ()
+    debug: bool = False  # re-raise a rule's crash on a schema-invalid object
 
     def version(self) -> str:
         return self.kubernetes_version or self.config.kubernetes_version or bundled_versions()[-1]
@@ -72,12 +75,13 @@ def display_path(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
-def lint_paths(paths: list[Path], options: Options, base: Path | None = None, jobs: int = 0) -> Report:
-    """Lint every manifest file under `paths`; `jobs` processes (0: automatic)."""
-    base = base or Path.cwd()
+def lint_paths(paths: list[Path], options: Options, base: Path, jobs: int = 0) -> Report:
+    """Lint every manifest file under `paths` (shown relative to `base`); `jobs` processes
+    (0: automatic)."""
     check_options(options)
     files = _select(paths, options.config, base)
     jobs = jobs or (min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_FROM else 1)
+    options = replace(options, config_maps=_config_maps(files))
     report = Report(files=len(files))
     names = [(str(f), display_path(f, base)) for f in files]
     if jobs > 1 and len(files) > 1:
@@ -88,6 +92,20 @@ def lint_paths(paths: list[Path], options: Options, base: Path | None = None, jo
         report.findings.extend(findings)
         report.objects += objects
     return report
+
+
+def _config_maps(files: list[Path]) -> tuple:
+    """The pre-pass: ConfigMaps with engine settings, from every file (a Deployment and the
+    ConfigMap it mounts usually sit in different files)."""
+    from stackgen.lint.settings import index_config_maps
+
+    texts = []
+    for path in files:
+        try:
+            texts.append(path.read_bytes().decode("utf-8", "replace"))
+        except OSError:
+            continue  # lint_file reports it
+    return index_config_maps(texts)
 
 
 def _select(paths: list[Path], cfg: LintConfig, base: Path) -> list[Path]:
@@ -125,6 +143,10 @@ def lint_file(path: Path, shown: str, options: Options) -> tuple[list[Finding], 
 
 
 def lint_text(text: str, shown: str, options: Options) -> tuple[list[Finding], int]:
+    if not options.config_maps:  # alone (not from lint_paths' pre-pass): its own ConfigMaps
+        from stackgen.lint.settings import index_config_maps
+
+        options = replace(options, config_maps=index_config_maps([text]))
     objects, problems = load_text(text, shown)
     lines = text.splitlines()
     findings = [_finding(core.YAML_SYNTAX, p.message, shown, p.line, ObjectRef(None, None, None, None),
@@ -145,11 +167,12 @@ def lint_object(obj: LintObject, rules: list[Rule], options: Options) -> list[Fi
         return []
     hits = list(_schema_hits(obj, options))
     schema_broken = any(rule is core.SCHEMA_INVALID for rule, _, _ in hits)
+    _resolve_settings(obj, options, schema_broken)
     ctx = {**options.config.thresholds}
     for rule in rules:
         if rule.target == "engine" or not _applies(rule, obj.kind):
             continue
-        for path, message in _run(rule, obj, ctx, schema_broken):
+        for path, message in _run(rule, obj, ctx, schema_broken, options):
             hits.append((rule, path, message))
     out = []
     for rule, path, message in hits:
@@ -160,17 +183,30 @@ def lint_object(obj: LintObject, rules: list[Rule], options: Options) -> list[Fi
     return out
 
 
+def _resolve_settings(obj: LintObject, options: Options, schema_broken: bool) -> None:
+    from stackgen.lint.settings import resolve
+
+    try:
+        for pod in pod_templates(obj):
+            for c in pod.containers:
+                c.settings = resolve(c, pod, options.config_maps)
+    except (AttributeError, TypeError, ValueError, KeyError):
+        if not schema_broken or options.debug:
+            raise
+
+
 def _applies(rule: Rule, kind: str) -> bool:
     return "*" in rule.kinds or kind in rule.kinds
 
 
-def _run(rule: Rule, obj: LintObject, ctx: dict, schema_broken: bool) -> list[tuple[tuple, str]]:
+def _run(rule: Rule, obj: LintObject, ctx: dict, schema_broken: bool,
+         options: Options) -> list[tuple[tuple, str]]:
     try:
         if rule.target == "object":
             return [(h.path, h.message) for h in rule.check(obj, ctx)]
         return [(h.path, h.message) for pod in pod_templates(obj) for h in rule.check(pod, ctx)]
     except (AttributeError, TypeError, ValueError, KeyError):
-        if schema_broken and not os.environ.get("STACKGEN_DEBUG"):
+        if schema_broken and not options.debug:
             return []  # the shape is wrong; schema-invalid already says where
         raise
 

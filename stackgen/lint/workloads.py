@@ -65,6 +65,7 @@ class Container:
     path: tuple
     init: bool = False
     runtime: str | None = None  # the server KServe runs for a `predictor.model` (by modelFormat)
+    settings: Any = None  # lint.settings.Resolution: its engine settings document, resolved
 
     @property
     def name(self) -> str:

@@ -42,7 +42,10 @@ def tp_exceeds_gpus(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
         world, gpus = _world(c), _available(pod, c)
         if world and world > 1 and gpus and world > gpus:
             tp = c.server.options.get("tensor-parallel-size", 1)
-            yield Hit(arg_path(c, "tensor-parallel", "tensor_parallel", "-tp"),
+            where = arg_path(c, "tensor-parallel", "tensor_parallel", "-tp")
+            if c.settings is not None and c.settings.source and where[-1] in ("args", "name"):
+                where = c.settings.where  # the TP is in its engine settings, not its args
+            yield Hit(where,
                       f"container {c.name} runs vLLM with TP={tp} (x PP x DP = {world} GPUs) but "
                       f"{'the group has' if pod.group_size() > 1 else 'has'} {gpus} GPU(s)")
 
@@ -65,3 +68,31 @@ def vllm_service_links(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
         return
 
 
+
+
+@rule("SG105", "engine-settings-invalid", "error", kinds=KINDS,
+      description="stackgen-runtime's engine settings (the ConfigMap it mounts, or "
+                  "STACKGEN_ENGINE_SETTINGS) break the engine settings contract.",
+      anti_pattern="An edited engine.yaml with `tensorParallelSize: 0`, an unknown key or a "
+                   "typo in a value: the pod starts, stackgen-runtime refuses the document and "
+                   "exits 2, and the Deployment sits in CrashLoopBackOff.",
+      best_practice="Change engine settings in the stack file and re-render, or check edits "
+                    "against docs/runtime.md (the schema).",
+      remediation="Fix the field the message names (docs/runtime.md lists the keys and values).")
+def engine_settings_invalid(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
+    for c in servers(pod, VLLM_LIKE):
+        if c.settings is not None and c.settings.fatal:
+            yield Hit(c.settings.where, f"container {c.name}: {c.settings.problem}")
+
+
+@rule("SG106", "engine-settings-unresolved", "info", kinds=KINDS,
+      description="stackgen-runtime's engine settings could not be found among the linted "
+                  "files, so its parallelism and context length were not checked.",
+      anti_pattern="Linting a Deployment without the ConfigMap it mounts: TP 8 on a 1-GPU pod "
+                   "lints clean because the TP is in the ConfigMap, not on the command line.",
+      best_practice="Lint the whole rendered folder (the ConfigMaps sit in models/<name>/).",
+      remediation="Pass the ConfigMap's file (or its folder) to `stackgen lint` as well.")
+def engine_settings_unresolved(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
+    for c in servers(pod, VLLM_LIKE):
+        if c.settings is not None and c.settings.problem and not c.settings.fatal:
+            yield Hit(c.settings.where, f"container {c.name}: {c.settings.problem}")

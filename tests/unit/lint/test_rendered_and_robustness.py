@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,32 @@ def test_rendered_examples_lint_clean(stack: Path, crds) -> None:
     assert [(f.file, f.line, f.name, f.message) for f in report.findings] == []
 
 
+def test_lint_reads_the_rendered_engine_settings(tmp_path: Path, crds) -> None:
+    """The TP of a rendered vLLM model is in its ConfigMap (engine.yaml), not on the command
+    line: raising it by hand past the pod's GPUs is an error with the Deployment's line, and
+    breaking the document is an error naming the field."""
+    import shutil
+
+    from stackgen.cli.main import run
+
+    stack = tmp_path / "llm-only"
+    shutil.copytree(REPO / "tests" / "golden" / "llm-only", stack)
+    config = stack / "models" / "llama-chat" / "configmap.yaml"
+    config.write_text(config.read_text().replace("tensorParallelSize: 1", "tensorParallelSize: 8"))
+    report = lint_paths([stack], Options(crd_paths=(crds,)), base=tmp_path)
+    tp = [f for f in report.findings if f.name == "tp-exceeds-gpus"]
+    assert [(f.file, f.severity) for f in tp] == [("llm-only/models/llama-chat/deployment.yaml", "error")]
+    assert "TP=8" in tp[0].message and "1 GPU" in tp[0].message
+    assert run(["lint", str(stack), "--crds", str(crds)]) == 1
+    config.write_text(config.read_text().replace("tensorParallelSize: 8", "tensorParallelSize: none"))
+    broken = lint_paths([stack], Options(crd_paths=(crds,)), base=tmp_path)
+    assert [f.name for f in broken.findings] == ["engine-settings-invalid"]
+    assert "tensorParallelSize" in broken.findings[0].message
+    alone = lint_paths([stack / "models" / "llama-chat" / "deployment.yaml"], Options(crd_paths=(crds,)),
+                       base=tmp_path)
+    assert [(f.name, f.severity) for f in alone.findings] == [("engine-settings-unresolved", "info")]
+
+
 OBJECTS = [o for p in sorted(CORPUS.glob("*.yaml")) for o in load_text(p.read_text(), p.name)[0]]
 ODD = st.one_of(st.none(), st.booleans(), st.integers(-3, 10), st.text(max_size=4), st.just([]),
                 st.just({}), st.just([None]), st.just({"a": None}), st.just("$(X)"))
@@ -44,12 +69,10 @@ def test_rules_survive_odd_shapes(data) -> None:
     obj.__post_init__()
     for attr in ("_pods",):
         obj.__dict__.pop(attr, None)
-    options = Options()  # no CRDs: custom resources are not schema-checked, rules still run
-    os.environ["STACKGEN_DEBUG"] = "1"  # rules must not raise even where the engine would forgive
-    try:
-        findings = lint_object(obj, active_rules(options), options)
-    finally:
-        del os.environ["STACKGEN_DEBUG"]
+    # no CRDs: custom resources are not schema-checked, rules still run; debug: rules must
+    # not raise even where the engine would forgive them on a schema-invalid object
+    options = Options(debug=True)
+    findings = lint_object(obj, active_rules(options), options)
     assert all(f.line >= 1 for f in findings)
 
 
