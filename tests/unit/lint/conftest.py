@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 REPO = Path(__file__).resolve().parents[3]
-CRDS = (REPO / ".." / "shared" / "crds").resolve()
+# `crds` (../shared/crds; fails under STACKGEN_REQUIRE_CRDS) comes from tests/conftest.py
 
 
 @pytest.fixture
@@ -25,10 +25,3 @@ def stackgen_cli():
                               capture_output=True, text=True, env=env, timeout=120)
 
     return run
-
-
-@pytest.fixture(scope="session")
-def crds() -> Path:
-    if not CRDS.is_dir():
-        pytest.skip(f"CRDs not found at {CRDS}")
-    return CRDS

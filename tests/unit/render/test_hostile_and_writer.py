@@ -3,27 +3,32 @@ schema-valid output; the writer never clobbers a user's edit."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import kubernetes_validate
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from stackgen.decide import decide
+from stackgen.errors import InputError
 from stackgen.render import render_files
 from stackgen.render.names import safe_name
 from stackgen.spec import parse_stack
 
 ROOT = Path(__file__).resolve().parents[3]
-IMAGES = st.one_of(
-    st.sampled_from(["registry.example.com:5000/team/runtime:v1.2.3", "ghcr.io/a/b@sha256:" + "a" * 64,
-                     "x\nkind: Secret", "img:latest", "UPPER/case:1", "ok/img:1.0\u2028x"]),
+GOOD_IMAGES = st.one_of(
+    st.sampled_from(["registry.example.com:5000/team/runtime:v1.2.3", "ghcr.io/a/b@sha256:" + "a" * 64]),
     st.builds(lambda a, b: f"{a}/{b}:v1", st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True),
               st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True)),
 )
+#: image references the stack file must refuse, and the words its error must use
+BAD_IMAGES = [("x\nkind: Secret", "not an image reference"), ("UPPER/case:1", "not an image reference"),
+              ("ok/img:1.0\u2028x", "not an image reference"), ("img:latest", "not pinned")]
 HOSTILE = st.one_of(
     st.sampled_from(["x\nkind: Secret", "x: {y: 1}", "{{ 7*7 }}", "{% raw %}", "a\"b'c", "--- \n",
                      "&anchor *anchor", "!!python/object/apply:os.system ['id']", "#comment",
@@ -31,6 +36,7 @@ HOSTILE = st.one_of(
     st.text(min_size=1, max_size=40).filter(lambda s: s.strip()),
 )
 DNS = st.from_regex(r"[a-z]([a-z0-9-]{0,50}[a-z0-9])?", fullmatch=True)
+DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 
 
 def stack(name: str, image: str, source_tail: str, kind: str, provider: str, pools: int) -> dict:
@@ -51,16 +57,57 @@ def docs_of(files: dict[str, str]) -> list[tuple[str, dict]]:
             for d in YAML(typ="safe").load_all(text) if d is not None]
 
 
+def values(node):
+    """Every scalar in a document, the YAML documents a ConfigMap carries parsed too."""
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from values(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from values(v)
+    else:
+        yield node
+        if isinstance(node, str) and "\n" in node:
+            try:
+                yield from values(YAML(typ="safe").load(node))
+            except Exception:  # noqa: BLE001 - a multi-line string that is not YAML is only a string
+                pass
+
+
+def refusal(data: dict) -> InputError | None:
+    """The InputError parse_stack refuses the stack with; None when it accepts it."""
+    try:
+        parse_stack(data, "stackgen.yaml")
+    except InputError as err:
+        return err
+    return None
+
+
+@pytest.mark.parametrize("image,words", BAD_IMAGES)
+def test_a_bad_image_is_refused_naming_both_image_fields(image: str, words: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_stack(stack("m", image, "org/model", "llm", "gke", 1), "stackgen.yaml")
+    errors = getattr(info.value, "errors", [info.value])
+    assert {e.field for e in errors} == {"spec.images.runtime", "spec.images.triton"}
+    assert all(words in e.message and repr(image) in e.message for e in errors), info.value.render()
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           report_multiple_bugs=False)
-@given(name=DNS, image=IMAGES, tail=HOSTILE, kind=st.sampled_from(["llm", "embedding", "vision"]),
+@given(name=DNS, image=GOOD_IMAGES, tail=HOSTILE, kind=st.sampled_from(["llm", "embedding", "vision"]),
        provider=st.sampled_from(["generic", "gke", "eks", "aks"]), pools=st.integers(0, 3))
 def test_hostile_strings_stay_data(name, image, tail, kind, provider, pools) -> None:
+    """A hostile model source is either refused (an InputError naming
+    spec.models[0].source, with a fix) or rendered as one plain string value: it never
+    adds an object, a key or a Secret, and never reaches a template as code."""
     data = stack(name, image, tail, kind, provider, pools)
-    try:
-        parsed = parse_stack(data, "stackgen.yaml")
-    except Exception:  # a string the stack file rejects (e.g. a bad source) never renders
+    refused = refusal(data)
+    if refused is not None:
+        errors = getattr(refused, "errors", [refused])
+        assert [(e.file, e.field) for e in errors] == [("stackgen.yaml", "spec.models[0].source")]
+        assert "is not a model source: use hf://org/name" in errors[0].message, refused.render()
         return
+    parsed = parse_stack(data, "stackgen.yaml")
     files = render_files(parsed, decide(parsed, ROOT))
     docs = docs_of(files)
     kinds = [d["kind"] for _, d in docs]
@@ -74,22 +121,41 @@ def test_hostile_strings_stay_data(name, image, tail, kind, provider, pools) -> 
                 or doc["apiVersion"].split("/")[0] in ("apps", "policy", "autoscaling",
                                                         "networking.k8s.io") else None
     assert all(count == 1 for count in per_file.values())
+    source = parsed.spec.models[0].source
+    assert any(v == source for _, d in docs for v in values(d)), f"{source!r} is not a value"
     images = [c["image"] for _, d in docs if d["kind"] in ("Deployment", "ServingRuntime")
               for c in (d["spec"].get("template", {}).get("spec", d["spec"]).get("containers", []))]
     assert images and all(i == image for i in images if not i.startswith("nvcr.io"))
 
 
-def test_long_names_are_truncated_consistently() -> None:
+def test_long_names_are_truncated_with_a_stable_hash() -> None:
     long = "a" * 63
-    assert safe_name("stack", long, limit=45) == safe_name("stack", long, limit=45)
-    assert len(safe_name("stack", long, limit=45)) == 45
-    assert safe_name("stack", long, limit=45) != safe_name("stack", "a" * 62 + "b", limit=45)
-    assert safe_name("7b") == "m-7b"
+    # the literal: a rename would orphan every object a previous `stackgen apply` created
+    assert safe_name("stack", long, limit=45) == "stack-" + "a" * 30 + "-b6a092c1"
+    assert safe_name("stack", "a" * 62 + "b", limit=45) != safe_name("stack", long, limit=45)
+    assert safe_name("7b") == "m-7b"  # DNS-1035: a label starts with a letter
+    assert safe_name("Chat", "Bot") == "chat-bot"
+
+
+@settings(max_examples=200, deadline=None)
+@given(stack_name=DNS, models=st.lists(DNS, min_size=2, max_size=6, unique=True),
+       limit=st.sampled_from([45, 63]))
+def test_names_of_one_stack_are_valid_distinct_labels(stack_name, models, limit) -> None:
+    """What the stack file allows (DNS-1123 names) always gives a DNS-1035 label within the
+    limit, and two models of one stack never share a name."""
+    names = [safe_name(stack_name, m, limit=limit) for m in models]
+    for model, name in zip(models, names):
+        assert DNS_1035.fullmatch(name) and len(name) <= limit, (model, name)
+        if len(stack_name) + 1 + len(model) <= limit:
+            assert name == f"{stack_name}-{model}"  # short names are kept as written
+        else:
+            assert name[-9] == "-" and re.fullmatch(r"[0-9a-f]{8}", name[-8:]), name
+    assert len(set(names)) == len(names), names
 
 
 def _render(out: Path, stack_file: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "stackgen.cli.main", "render", "-f", str(stack_file),
-                           "-o", str(out), *extra], capture_output=True, text=True)
+                           "--output-dir", str(out), *extra], capture_output=True, text=True)
 
 
 def test_writer_protects_edits_and_prunes(tmp_path: Path) -> None:

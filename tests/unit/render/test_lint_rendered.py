@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("example", ["llm-only", "hybrid", "platform"])
-def test_rendered_examples_lint_clean(example: str) -> None:
+def test_rendered_examples_lint_clean(example: str, crds: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "stackgen.cli.main", "lint", str(ROOT / "tests/golden" / example),
-         "--crds", str(ROOT.parent / "shared" / "crds"), "--format", "json", "--fail-on", "error"],
+         "--crds", str(crds), "-o", "json", "--fail-on", "error"],
         capture_output=True, text=True)
     report = json.loads(proc.stdout)
     errors = [f for f in report["findings"] if f["severity"] == "error"]
