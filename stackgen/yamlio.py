@@ -132,8 +132,10 @@ class FastLoader(_CBase):  # type: ignore[misc, valid-type]
 
     def __init__(self, stream: str | bytes) -> None:
         super().__init__(stream)
-        # no `&` anywhere means no anchors, so no aliases: the hot path skips the walk
-        self._anchors = (b"&" if isinstance(stream, bytes) else "&") in stream
+        if (b"&" if isinstance(stream, bytes) else "&") not in stream:
+            # no `&` means no anchors, so no aliases: the hot path calls the parser's own methods
+            self.get_node = super().get_node
+            self.get_single_node = super().get_single_node
 
     def get_node(self) -> Any:
         return self._bounded(super().get_node())
@@ -142,9 +144,13 @@ class FastLoader(_CBase):  # type: ignore[misc, valid-type]
         return self._bounded(super().get_single_node())
 
     def _bounded(self, node: Any) -> Any:
-        if self._anchors and node is not None:
+        if node is not None:
             check_aliases(node, self.max_alias_nodes)
         return node
+
+    def dispose(self) -> None:
+        self.__dict__.clear()  # the bound methods above would keep the parser alive in a cycle
+        super().dispose()
 
 
 class DataLoader(FastLoader):
