@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cli_speed import stack  # noqa: E402  (the same generated stack as the plan benchmark)
 
+from stackgen.catalog import stack_facts
 from stackgen.decide import decide  # noqa: E402
 from stackgen.render import render_files  # noqa: E402
 from stackgen.spec import parse_stack  # noqa: E402
@@ -26,7 +27,7 @@ def in_process(models: int) -> tuple[float, int]:
         model.pop("team")
     start = time.perf_counter()
     parsed = parse_stack(data, "bench.yaml")
-    files = render_files(parsed, decide(parsed, Path.cwd()))
+    files = render_files(parsed, decide(parsed, stack_facts(parsed, Path.cwd())))
     return time.perf_counter() - start, len(files)
 
 

@@ -16,7 +16,24 @@ from stackgen.catalog.models import (
     resolve_model,
 )
 
+def stack_facts(stack, base_dir):
+    """What the catalog (or each model's modelConfig file, relative to `base_dir`) knows
+    about every model of a stack, by model name; None for a model it does not know. This is
+    the I/O that `decide` (pure over the stack and these facts) does not do."""
+    from pathlib import Path
+
+    out = {}
+    for model in stack.spec.models:
+        if model.model_config_path:
+            path = Path(model.model_config_path)
+            out[model.name] = resolve_model(str(path if path.is_absolute() else Path(base_dir) / path))
+        else:
+            out[model.name] = model_from_source(model.source)
+    return out
+
+
 __all__ = [
+    "stack_facts",
     "GpuProfile",
     "ModelFacts",
     "facts_from_config",

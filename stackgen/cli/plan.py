@@ -16,11 +16,12 @@ def plan(
     """Apply the layer framework to the stack and explain every decision."""
     import json
 
+    from stackgen.catalog import stack_facts
     from stackgen.decide import decide
     from stackgen.spec import load_stack
 
     stack = load_stack(file)
-    result = decide(stack, file.resolve().parent)
+    result = decide(stack, stack_facts(stack, file.resolve().parent))
     if output == "json":
         typer.echo(json.dumps(result.to_json(), indent=2))
         return

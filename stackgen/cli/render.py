@@ -18,13 +18,14 @@ def render(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Do not print the diff."),
 ) -> None:
     """Render manifests for the stack into a folder (kustomization.yaml, README.md, one file per resource)."""
+    from stackgen.catalog import stack_facts
     from stackgen.decide import decide
     from stackgen.render import render_files
     from stackgen.render import writer
     from stackgen.spec import load_stack
 
     stack = load_stack(file)
-    plan = decide(stack, file.resolve().parent)
+    plan = decide(stack, stack_facts(stack, file.resolve().parent))
     files = render_files(stack, plan)
     if check:
         writer.check(output, files)

@@ -83,12 +83,13 @@ def print_warnings(plan: Plan, out: Console) -> None:
 
 def print_plan_summary(stack, base_dir: Path) -> None:
     """Short plan after `init` (on stderr, so stdout stays clean for scripts)."""
+    from stackgen.catalog import stack_facts
     from stackgen.decide import decide
     from stackgen.errors import CheckFailed
 
     out = _console(stderr=True)
     try:
-        plan = decide(stack, base_dir)
+        plan = decide(stack, stack_facts(stack, base_dir))
     except CheckFailed as err:
         out.print(f"[red]plan: {err}[/]")
         return

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 
+from stackgen.catalog import ModelFacts
 from stackgen.decide.framework import choose_orchestration, choose_serving
-from stackgen.decide.placement import model_facts, place
+from stackgen.decide.placement import place
 from stackgen.decide.plan import ModelPlan, Plan, PlanWarning
 from stackgen.catalog.servers import server
 from stackgen.decide.warnings import plan_warnings
@@ -14,20 +15,20 @@ from stackgen.spec.models import Model, ReplicaRange, Stack
 __all__ = ["ModelPlan", "Plan", "PlanWarning", "decide"]
 
 
-def decide(stack: Stack, base_dir: Path | None = None) -> Plan:
-    """Apply the framework to a validated stack. Raises CheckFailed when a model fits nowhere."""
-    base_dir = base_dir or Path.cwd()
+def decide(stack: Stack, facts: Mapping[str, ModelFacts | None]) -> Plan:
+    """Apply the framework to a validated stack and what is known of its models (by name:
+    `stackgen.catalog.stack_facts`). Pure: no file, clock, environment or network. Raises
+    CheckFailed when a model fits nowhere."""
     orch = choose_orchestration(stack)
-    models = tuple(_plan_model(m, stack, orch.value, base_dir) for m in stack.spec.models)
+    models = tuple(_plan_model(m, stack, orch.value, facts.get(m.name)) for m in stack.spec.models)
     return Plan(
         stack=stack.name, namespace=stack.namespace, provider=stack.spec.cluster.provider,
         orchestration=orch.value, orchestration_reasons=orch.reasons, models=models,
         warnings=plan_warnings(stack, orch.value, models))
 
 
-def _plan_model(model: Model, stack: Stack, orchestration: str, base_dir: Path) -> ModelPlan:
+def _plan_model(model: Model, stack: Stack, orchestration: str, facts: ModelFacts | None) -> ModelPlan:
     serving = choose_serving(model, stack.spec.requirements.unified_api)
-    facts = model_facts(model, base_dir)
     placement = place(model, serving.framework, stack, facts)
     sizing = placement.sizing
     low, high, replica_reasons = _replicas(model, stack, orchestration, sizing)

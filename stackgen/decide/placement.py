@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
-from stackgen.catalog import GpuProfile, ModelFacts, model_from_source, resolve_gpu, resolve_model
+from stackgen.catalog import GpuProfile, ModelFacts, resolve_gpu
 from stackgen.decide.tables import CPU_FRAMEWORKS, TIER
 from stackgen.errors import CheckFailed
 from stackgen.sizing import ModelSizing, plan_model
@@ -28,13 +27,6 @@ class Placement:
     gpu_resource: str | None
     sizing: ModelSizing
     reasons: tuple[str, ...]
-
-
-def model_facts(model: Model, base_dir: Path) -> ModelFacts | None:
-    if model.model_config_path:
-        path = Path(model.model_config_path)
-        return resolve_model(str(path if path.is_absolute() else base_dir / path))
-    return model_from_source(model.source)
 
 
 def pool_gpu(pool: NodePool) -> GpuProfile | None:

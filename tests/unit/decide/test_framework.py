@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from stackgen.catalog import stack_facts
 from stackgen.decide import decide
 from stackgen.errors import CheckFailed
 from stackgen.spec import parse_stack
@@ -39,7 +40,8 @@ FRAUD = {"name": "fraud", "source": "s3://m/xgb", "kind": "tabular", "framework"
 
 
 def plan_of(data: dict):
-    return decide(parse_stack(data, "stackgen.yaml"), ROOT)
+    stack = parse_stack(data, "stackgen.yaml")
+    return decide(stack, stack_facts(stack, ROOT))
 
 
 def codes(plan) -> dict[str, str]:
@@ -182,3 +184,37 @@ def test_plan_sizes_at_the_utilization_the_stack_renders():
             data["spec"]["render"] = {"gpuMemoryUtilization": util}
         return plan_of(data).models[0].sizing["kvCacheTokens"]
     assert kv(0.5) < kv(None) < kv(0.95)
+
+
+def test_decide_sizes_from_the_facts_it_is_given_not_from_disk(tmp_path, monkeypatch):
+    """decide is pure over (stack, facts): the model facts come in as an argument (the CLI
+    gathers them with stack_facts, which reads modelConfig files), so a plan does not
+    depend on the working directory, and the same facts give the same plan."""
+    from stackgen.catalog import resolve_model
+
+    parsed = parse_stack(stack([LLM]), "stackgen.yaml")
+    monkeypatch.chdir(tmp_path)  # nothing here: decide must not look
+    as_8b = decide(parsed, {"chat": resolve_model("llama-3.1-8b")}).model("chat")
+    as_70b = decide(parsed, {"chat": resolve_model("llama-3.1-70b")}).model("chat")
+    unknown = decide(parsed, {}).model("chat")
+    assert as_8b.weight_bytes < 20 * 2**30 < 100 * 2**30 < as_70b.weight_bytes
+    assert as_70b.tensor_parallel_size > as_8b.tensor_parallel_size == 1
+    assert unknown.sizing is None and unknown.weight_bytes == 0
+    assert decide(parsed, {"chat": resolve_model("llama-3.1-8b")}).to_json() == \
+        decide(parsed, stack_facts(parsed, ROOT)).to_json()
+
+
+def test_kserve_huggingface_engine_gets_kserve_and_no_servingruntime():
+    """An explicit engine whose server only KServe runs puts KServe on top (auto), and the
+    plan names KServe's own runtime, which stackgen does not render."""
+    from stackgen.render import render_files
+
+    data = stack([{**LLM, "engine": "kserve-huggingface"}])
+    parsed = parse_stack(data, "stackgen.yaml")
+    plan = decide(parsed, stack_facts(parsed, ROOT))
+    assert plan.orchestration == "kserve"
+    assert plan.model("chat").runtime == "kserve-huggingfaceserver"
+    assert "kserve-default-runtime" in codes(plan)
+    files = render_files(parsed, plan)
+    assert not [f for f in files if f.startswith("kserve/servingruntime")]
+    assert "huggingface" in files["models/chat/inferenceservice.yaml"]

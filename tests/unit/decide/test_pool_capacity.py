@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stackgen.catalog import stack_facts
 from stackgen.decide import decide
 from stackgen.spec import parse_stack
 
@@ -17,7 +18,8 @@ VISION = {"name": "vision", "source": "s3://m/resnet", "kind": "vision", "framew
 def plan_of(models: list[dict], pools: list[dict]):
     data = {"apiVersion": "stackgen.dev/v1alpha1", "kind": "Stack", "metadata": {"name": "t"},
             "spec": {"cluster": {"provider": "generic", "nodePools": pools}, "models": models}}
-    return decide(parse_stack(data, "stackgen.yaml"), ROOT)
+    stack = parse_stack(data, "stackgen.yaml")
+    return decide(stack, stack_facts(stack, ROOT))
 
 
 def over_capacity(plan) -> list[str]:

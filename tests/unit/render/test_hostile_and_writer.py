@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from stackgen.catalog import stack_facts
 from stackgen.decide import decide
 from stackgen.errors import InputError
 from stackgen.render import render_files
@@ -108,7 +109,7 @@ def test_hostile_strings_stay_data(name, image, tail, kind, provider, pools) -> 
         assert "is not a model source: use hf://org/name" in errors[0].message, refused.render()
         return
     parsed = parse_stack(data, "stackgen.yaml")
-    files = render_files(parsed, decide(parsed, ROOT))
+    files = render_files(parsed, decide(parsed, stack_facts(parsed, ROOT)))
     docs = docs_of(files)
     kinds = [d["kind"] for _, d in docs]
     assert "Secret" not in kinds

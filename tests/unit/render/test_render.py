@@ -13,6 +13,7 @@ import pytest
 from _require import require_kubectl
 from ruamel.yaml import YAML
 
+from stackgen.catalog import stack_facts
 from stackgen.decide import decide
 from stackgen.render import render_files
 from stackgen.spec import load_stack
@@ -25,7 +26,7 @@ K8S_VERSION = "1.33"
 def files_for(example: str) -> dict[str, str]:
     path = ROOT / "examples" / example / "stackgen.yaml"
     stack = load_stack(path)
-    return render_files(stack, decide(stack, path.parent))
+    return render_files(stack, decide(stack, stack_facts(stack, path.parent)))
 
 
 def objects(files: dict[str, str]) -> list[tuple[str, dict]]:
@@ -193,7 +194,7 @@ def test_multi_node_leader_worker_set_and_mig(tmp_path: Path) -> None:
     path = tmp_path / "stackgen.yaml"
     path.write_text(MULTI_NODE)
     stack = load_stack(path)
-    files = render_files(stack, decide(stack, tmp_path))
+    files = render_files(stack, decide(stack, stack_facts(stack, tmp_path)))
     lws = by_kind(files, "LeaderWorkerSet", "llama405")
     template = lws["spec"]["leaderWorkerTemplate"]
     assert template["size"] == 2  # pipeline parallel across two nodes
@@ -218,7 +219,7 @@ def test_keda_and_service_monitor_options_validate_against_their_crds(tmp_path: 
     path = tmp_path / "stackgen.yaml"
     path.write_text(text)
     stack = load_stack(path)
-    files = render_files(stack, decide(stack, tmp_path))
+    files = render_files(stack, decide(stack, stack_facts(stack, tmp_path)))
     kinds = {o["kind"] for _, o in objects(files)}
     assert {"ScaledObject", "ServiceMonitor"} <= kinds and "HorizontalPodAutoscaler" not in kinds
     scaled = by_kind(files, "ScaledObject", "llama-chat")
