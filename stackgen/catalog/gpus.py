@@ -59,12 +59,38 @@ def _profile(doc: dict) -> GpuProfile:
     )
 
 
+REQUIRED = ("id", "name", "memory_bytes", "bandwidth_gbs", "bf16_tflops", "product_label", "gpu_class")
+
+
+def _checked(path) -> GpuProfile:
+    """A GPU profile file, or InputError naming the file and the field that is wrong."""
+    from stackgen.errors import InputError
+
+    doc = read_data(path)
+    if not isinstance(doc, dict):
+        raise InputError("a GPU profile must be a YAML mapping", file=str(path))
+    for key in REQUIRED:
+        if doc.get(key) in (None, ""):
+            raise InputError(f"required key {key!r} is missing", file=str(path), field=key,
+                             fix="see profiles/gpus/h100-80gb.yaml for every key")
+    try:
+        gpu = _profile(doc)
+    except (TypeError, ValueError, AttributeError) as err:
+        raise InputError(f"a value has the wrong type: {err}", file=str(path),
+                         fix="numbers for memory_bytes, bandwidth_gbs and *_tflops; lists for "
+                             "aliases and mig_profiles; a mapping for provider_labels") from None
+    if gpu.id != path.stem:
+        raise InputError(f"id {gpu.id!r} is not the file's name", file=str(path), field="id",
+                         fix=f"name the file {gpu.id}.yaml")
+    return gpu
+
+
 @cache
 def load_gpus() -> dict[str, GpuProfile]:
     """All GPU profiles by id (contract ids first, then any extra files)."""
     found = {}
     for path in sorted((profiles_dir() / "gpus").glob("*.yaml")):
-        gpu = _profile(read_data(path))
+        gpu = _checked(path)
         found[gpu.id] = gpu
     ordered = {i: found[i] for i in CONTRACT_IDS if i in found}
     ordered.update({i: g for i, g in found.items() if i not in ordered})

@@ -66,8 +66,18 @@ def _engine(value: str) -> str:
     return value
 
 
+def _provider(value: str) -> str:
+    from stackgen.catalog.providers import provider_ids
+
+    if value not in provider_ids():
+        raise ValueError(f"{value!r} is not a provider: use one of {', '.join(provider_ids())} "
+                         "(profiles/providers/ holds their node-label conventions)")
+    return value
+
+
 DnsName = Annotated[str, AfterValidator(_dns1123)]
 Engine = Annotated[str, AfterValidator(_engine)]
+Provider = Annotated[str, AfterValidator(_provider)]
 LabelMap = Annotated[dict[str, str], AfterValidator(_label_map)]
 Source = Annotated[str, AfterValidator(_source)]
 
@@ -113,7 +123,7 @@ class NodePool(_Model):
 
 
 class Cluster(_Model):
-    provider: Literal["generic", "gke", "eks", "aks"] = "generic"
+    provider: Provider = "generic"
     node_pools: list[NodePool] = Field(default_factory=list)
 
 
