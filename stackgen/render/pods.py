@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from stackgen.capacity import units_per_pod
 from stackgen.decide.plan import ModelPlan
 
 GIB = 1024**3
@@ -39,8 +40,7 @@ def shm_gib(plan: ModelPlan) -> int:
 def resources(plan: ModelPlan) -> dict[str, Any]:
     """Requests and limits: GPUs requested = limited; CPU and memory sized from the model."""
     # a multi-node replica is one pod per pipeline stage, each with its share of the GPUs
-    gpus = plan.gpus_per_replica // max(plan.pipeline_parallel_size if plan.multi_node else 1, 1) \
-        if plan.gpu_resource else 0
+    gpus = units_per_pod(plan.gpus_per_replica, plan.pipeline_parallel_size) if plan.gpu_resource else 0
     per_pod_weights = weights_gib(plan) / max(plan.pipeline_parallel_size, 1)
     if plan.kind == "llm":
         # weights stream from safetensors through the page cache (reclaimable), so the
