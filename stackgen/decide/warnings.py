@@ -158,7 +158,7 @@ def pool_capacity(stack, orchestration, models):
         left = capacity.unplaced([per_node] * pool.nodes, asked)
         if not left:
             continue
-        total, unit = pool.nodes * per_node, _unit(pool)
+        total, unit = capacity.schedulable_gpus(pool), _unit(pool)
         why = (f"has {total} {unit} but the minimum replicas of its models need {sum(asked)}"
                if sum(asked) > total else
                f"has {total} {unit} ({pool.nodes} node(s) x {per_node}) but {len(left)} of the "
