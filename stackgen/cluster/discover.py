@@ -87,9 +87,14 @@ def _gpus_per_node(labels: dict, allocatable: dict) -> int:
         return 0
 
 
+#: When nodes carry several providers' pool labels, the first of these wins.
+PREFERENCE = ("gke", "eks", "aks")
+
+
 def _provider(nodes: list[tuple[str, dict, dict]]) -> str:
     by_provider = pool_labels()
-    for provider in (p for p in provider_ids() if p != "generic"):
+    others = sorted(p for p in provider_ids() if p not in PREFERENCE and p != "generic")
+    for provider in (*[p for p in PREFERENCE if p in by_provider], *others):
         if any(by_provider[provider] in labels for _, labels, _ in nodes):
             return provider
     return "generic"
