@@ -77,3 +77,12 @@ def test_a_malformed_kubeconfig_is_bad_input(tmp_path, text):
     with pytest.raises(InputError, match="cannot load kubeconfig"):
         Kube(str(path))
     assert discover_pools(str(path)) == ("generic", [])
+
+
+def test_mixed_provider_labels_prefer_gke_then_eks():
+    aks = ("a", {"kubernetes.azure.com/agentpool": "p"}, {})
+    eks = ("e", {"eks.amazonaws.com/nodegroup": "p"}, {})
+    gke = ("g", {"cloud.google.com/gke-nodepool": "p"}, {})
+    assert pools_from_nodes([aks, aks, eks, gke])[0] == "gke"
+    assert pools_from_nodes([aks, eks])[0] == "eks"
+    assert pools_from_nodes([aks])[0] == "aks"
