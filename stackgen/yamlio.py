@@ -37,13 +37,14 @@ _CDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class YamlError(Exception):
-    """Bad YAML input: `message` says what, `line` (1-based, or None) and `file` say where."""
+    """Bad YAML input: `message` says what; `line`, `column` (1-based, or None) and `file` where."""
 
     def __init__(self, message: str, line: int | None = None, *, file: str | None = None,
-                 detail: str | None = None) -> None:
+                 detail: str | None = None, column: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        self.column = column
         self.file = file
         self.detail = detail or message  # the parser's words, without "invalid YAML: "
 
@@ -205,7 +206,8 @@ def syntax_error(err: Exception) -> YamlError:
     if "end of stream" in str(problem or "") and getattr(err, "context_mark", None):
         mark = err.context_mark  # type: ignore[attr-defined]  # an unclosed quote: where it opens
     detail = " ".join(str(p) for p in (context, problem) if p) or (str(err).splitlines() or ["?"])[0]
-    return YamlError(f"invalid YAML: {detail}", mark.line + 1 if mark else None, detail=detail)
+    return YamlError(f"invalid YAML: {detail}", mark.line + 1 if mark else None, detail=detail,
+                     column=mark.column + 1 if mark else None)
 
 
 def check_aliases(root: Any, limit: int = MAX_ALIAS_NODES) -> None:
@@ -246,7 +248,8 @@ def _children(node: Any) -> list[Any]:
 
 
 def _alias_error(node: Any, detail: str) -> YamlError:
-    return YamlError(f"invalid YAML: {detail}", node.start_mark.line + 1, detail=detail)
+    mark = node.start_mark
+    return YamlError(f"invalid YAML: {detail}", mark.line + 1, detail=detail, column=mark.column + 1)
 
 
 # --- deterministic dump (render) -----------------------------------------------------------
