@@ -99,10 +99,12 @@ def test_example_applies_schedules_on_its_pools_and_reapplies_unchanged(cluster,
 
 
 def _plan(example: str):
+    from stackgen.catalog import stack_facts
     from stackgen.decide import decide
 
     path = ROOT / "examples" / example / "stackgen.yaml"
-    return decide(load_stack(path), path.parent)
+    stack = load_stack(path)
+    return decide(stack, stack_facts(stack, path.parent))
 
 
 def test_kserve_platform_applies_with_crds(cluster) -> None:
