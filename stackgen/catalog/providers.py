@@ -13,7 +13,7 @@ import copy
 from functools import cache
 from typing import Any
 
-from stackgen.catalog._yaml import read_yaml
+from stackgen.yamlio import read_data as read_yaml
 from stackgen.resources import profiles_dir
 
 #: key -> type every provider file must give.

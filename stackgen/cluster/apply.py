@@ -8,7 +8,7 @@ import difflib
 import json
 from dataclasses import dataclass, field
 
-import yaml
+from stackgen.yamlio import dump
 
 from stackgen.cluster.kube import APPLY_PATCH, ClusterError, Kube
 from stackgen.cluster.manifests import Ref, rank
@@ -76,8 +76,7 @@ def _strip(obj: dict) -> dict:
 def _normal(obj: dict | None) -> str:
     if obj is None:
         return ""
-    return yaml.dump(_strip(obj), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
-                     sort_keys=True, default_flow_style=False)
+    return dump(_strip(obj))
 
 
 def _apply_one(kube: Kube, obj: dict, *, dry_run: bool, force: bool) -> tuple[dict | None, dict]:

@@ -108,10 +108,9 @@ def crd_documents(crds_dir: Path) -> list[dict]:
         raw = path.read_bytes()
         cached = cache / f"{hashlib.sha256(raw).hexdigest()[:24]}.json"
         if not cached.exists():
-            import yaml  # PyYAML comes with the kubernetes client
+            from stackgen.yamlio import load_all
 
-            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            found = [d for d in yaml.load_all(raw, Loader=loader) if _is_crd(d)]
+            found = [d for d in load_all(raw) if _is_crd(d)]
             cache.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(found, separators=(",", ":")))

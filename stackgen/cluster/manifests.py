@@ -49,14 +49,17 @@ def rank(kind: str) -> int:
 
 def load_folder(folder: Path) -> list[dict[str, Any]]:
     """Every object the folder's kustomization lists (or every *.yaml), in apply order."""
-    import yaml
+    from stackgen.yamlio import YamlError, read, read_all
 
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder", file=str(folder),
                          fix="pass the folder `stackgen render -o DIR` wrote")
     kustomization = folder / "kustomization.yaml"
     if kustomization.is_file():
-        listed = (yaml.safe_load(kustomization.read_text()) or {}).get("resources") or []
+        try:
+            listed = (read(kustomization) or {}).get("resources") or []
+        except YamlError as err:
+            raise err.input_error("fix or re-render it") from None
         files = [folder / rel for rel in listed]
     else:
         files = sorted(p for p in folder.rglob("*.yaml") if "overlays" not in p.parts)
@@ -66,11 +69,9 @@ def load_folder(folder: Path) -> list[dict[str, Any]]:
             raise InputError(f"{path} is listed in kustomization.yaml but missing",
                              file=str(kustomization), fix="render the folder again")
         try:
-            docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            raise InputError(f"invalid YAML: {getattr(err, 'problem', err)}", file=str(path),
-                             line=mark.line + 1 if mark else None, fix="fix or re-render it") from None
+            docs = [d for d in read_all(path) if d]
+        except YamlError as err:
+            raise err.input_error("fix or re-render it", file=str(path)) from None
         for doc in docs:
             if not (isinstance(doc, dict) and doc.get("apiVersion") and doc.get("kind")
                     and isinstance(doc.get("metadata"), dict) and doc["metadata"].get("name")):

@@ -99,11 +99,13 @@ def _config_maps(files: list[Path]) -> tuple:
     ConfigMap it mounts usually sit in different files)."""
     from stackgen.lint.settings import index_config_maps
 
+    from stackgen.yamlio import YamlError, read_bytes
+
     texts = []
     for path in files:
         try:
-            texts.append(path.read_bytes().decode("utf-8", "replace"))
-        except OSError:
+            texts.append(read_bytes(path).decode("utf-8", "replace"))
+        except YamlError:
             continue  # lint_file reports it
     return index_config_maps(texts)
 
@@ -131,14 +133,16 @@ def _lint_chunk(names: list[tuple[str, str]], options: Options) -> list[tuple[li
 
 
 def lint_file(path: Path, shown: str, options: Options) -> tuple[list[Finding], int]:
+    from stackgen.yamlio import YamlError, read_bytes
+
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_bytes(path).decode("utf-8")  # regular files only, size-limited: no hang
     except UnicodeDecodeError as err:
         return [_finding(core.YAML_SYNTAX, f"not UTF-8 text ({err.reason})", shown, 1,
                          ObjectRef(None, None, None, None), "", options)], 0
-    except OSError as err:
-        raise InputError(f"cannot read file: {err.strerror}", file=shown,
-                         fix="check the path and its permissions") from None
+    except YamlError as err:
+        raise err.input_error("lint regular manifest files (not FIFOs or devices) under the "
+                              "size limit; check the path and its permissions", file=shown) from None
     return lint_text(text, shown, options)
 
 

@@ -156,7 +156,6 @@ def kserve_container(stack) -> dict[str, Any]:
 
 
 def _yaml(data: dict) -> str:
-    import yaml
+    from stackgen.yamlio import dump
 
-    return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
-                     default_flow_style=False, sort_keys=True, allow_unicode=True)
+    return dump(data)

@@ -34,15 +34,15 @@ def validate_settings(data: Any, source: str) -> EngineSettings:
 
 def parse_text(text: str, source: str) -> Any:
     """Parses YAML (which includes JSON); raises RuntimeInputError on a syntax error."""
-    import yaml
+    from stackgen.yamlio import YamlError, load
 
     try:
-        return yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return load(text) if text.strip() else {}
+    except YamlError as exc:
+        where = f" at line {exc.line}" + (f", column {exc.column}" if getattr(exc, "column", None) else "") \
+            if exc.line else ""
         raise RuntimeInputError(
-            f"{source}: not valid YAML or JSON{where}: {getattr(exc, 'problem', exc)}.",
+            f"{source}: not valid YAML or JSON{where}: {exc.detail}.",
             event="settings.invalid",
             file=source,
         ) from None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from stackgen.catalog import GpuProfile, resolve_gpu, resolve_model
-from stackgen.catalog._yaml import read_yaml
+from stackgen.yamlio import read_data as read_yaml
 from stackgen.sizing.core import size
 from stackgen.sizing.engine import BLOCK_SIZE, GiB, EngineSettings
 from stackgen.sizing.memory import MODEL_RUNNER_V2

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from stackgen.catalog._yaml import read_yaml
+from stackgen.yamlio import read_data as read_yaml
 from stackgen.resources import profiles_dir
 
 
