@@ -217,7 +217,7 @@ def _hide(module: str, root: Path) -> Path:
     """A folder that, first on PYTHONPATH, makes `import module` fail as if not installed."""
     package = root.joinpath(*module.split("."))
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text(f"raise ImportError('No module named {module!r}')\n")
+    (package / "__init__.py").write_text(f"raise ImportError({f'No module named {module!r}'!r})\n")
     return root
 
 
