@@ -20,11 +20,15 @@ from stackgen.cluster.kwok_nodes import NodePool
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 
-# Node pools every cluster test can count on (tests add their own with add_nodes()).
+# Node pools every cluster test can count on (tests add their own with add_nodes()). They
+# are written out by hand, not built from a stack (tests/cluster/test_apply.py does that),
+# and selected by kwok's own stackgen.dev/node-pool label: these tests are about the
+# scheduler, not about render. The MIG node is one A100 with 7 1g.10gb instances (NVIDIA's
+# MIG profile table), which the mixed strategy advertises instead of nvidia.com/gpu.
 TEST_POOLS = (
     NodePool(name="h100-pool", count=2, gpu_product="NVIDIA-H100-80GB-HBM3", gpus=8,
              cpu="192", memory="2000Gi", taints=(GPU_TAINT,)),
-    NodePool(name="a100-mig", count=1, gpu_product="NVIDIA-A100-SXM4-80GB",
+    NodePool(name="a100-mig", count=1, gpu_product="NVIDIA-A100-SXM4-80GB", gpus=1,
              mig={"nvidia.com/mig-1g.10gb": 7}, taints=(GPU_TAINT,)),
     NodePool(name="cpu-pool", count=1, cpu="16", memory="64Gi"),
 )

@@ -295,3 +295,37 @@ def test_untolerated_taint_is_named_on_timeout(cluster, tmp_path: Path) -> None:
     proc = apply(cluster, folder, "--timeout", "15")
     assert proc.returncode == 1
     assert "untolerated: dedicated=inference:NoSchedule on 1 node(s)" in proc.stderr
+
+
+SHARED_GPUS = """\
+apiVersion: stackgen.dev/v1alpha1
+kind: Stack
+metadata: {name: shared, namespace: shared}
+spec:
+  cluster:
+    provider: generic
+    nodePools:
+      - {name: l4-sliced, gpu: l4-24gb, nodes: 1, gpusPerNode: 1, timeSlicing: 4}
+      - {name: a100-mig, gpu: a100-80gb, nodes: 1, gpusPerNode: 1, mig: 1g.10gb}
+  models:
+    - {name: chat, source: "hf://meta-llama/Llama-3.2-1B-Instruct", kind: llm, replicas: 3,
+       nodePool: l4-sliced}
+    - {name: vision, source: "s3://models/resnet", kind: vision, framework: onnx, replicas: 2,
+       nodePool: a100-mig}
+"""
+
+
+def test_time_sliced_and_mig_pools_schedule_more_pods_than_gpus(cluster, tmp_path: Path) -> None:
+    """One time-sliced L4 runs 3 replicas and one MIG A100 runs 2 on 1g.10gb instances: the
+    nodes carry GPU feature discovery's labels (the L4's product ends in -SHARED) and the
+    device plugin's resources, and the rendered selectors and requests must match them."""
+    stack_file = tmp_path / "s.yaml"
+    stack_file.write_text(SHARED_GPUS)
+    cluster.add_nodes(kwok_pools(load_stack(stack_file)))
+    folder = render(SHARED_GPUS, tmp_path)
+    proc = apply(cluster, folder, "--timeout", "90")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    for model, node, count in (("chat", "l4-sliced-0", 3), ("vision", "a100-mig-0", 2)):
+        pods = [p for p in kubectl_json(cluster, "api", "v1", "namespaces", "shared", "pods")["items"]
+                if p["metadata"]["labels"].get("app.kubernetes.io/instance") == f"shared-{model}"]
+        assert [(p["status"]["phase"], p["spec"]["nodeName"]) for p in pods] == [("Running", node)] * count

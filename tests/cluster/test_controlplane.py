@@ -73,7 +73,10 @@ def test_kwok_nodes_mirror_the_pools(k8s_client):
     assert h100.metadata.labels["nvidia.com/gpu.product"] == "NVIDIA-H100-80GB-HBM3"
     assert h100.metadata.annotations["kwok.x-k8s.io/node"] == "fake"
     assert [(t.key, t.effect) for t in h100.spec.taints] == [("nvidia.com/gpu", "NoSchedule")]
-    assert nodes["a100-mig-0"].status.allocatable["nvidia.com/mig-1g.10gb"] == "7"
+    mig = nodes["a100-mig-0"]
+    assert mig.status.allocatable["nvidia.com/mig-1g.10gb"] == "7"
+    assert "nvidia.com/gpu" not in mig.status.allocatable  # MIG-enabled: only its instances
+    assert mig.metadata.labels["nvidia.com/mig-1g.10gb.count"] == "7"
     ready = {c.type: c.status for c in h100.status.conditions}
     assert ready["Ready"] == "True"
 
