@@ -59,7 +59,7 @@ def _gpu_ids() -> list[str]:
 
 def _existing(output: Path, force: bool) -> Any:
     from stackgen.errors import InputError
-    from stackgen.spec.yamlio import YamlInputError, read_yaml
+    from stackgen.yamlio import YamlError, read_roundtrip
 
     if not output.exists():
         return None
@@ -67,25 +67,23 @@ def _existing(output: Path, force: bool) -> Any:
         raise InputError(f"{output} already exists", file=str(output),
                          fix="pass --force to update it (comments are kept), or --output-file another path")
     try:
-        data = read_yaml(output.read_text(encoding="utf-8"))
-    except YamlInputError as err:
-        raise InputError(err.message, file=str(output), line=err.line,
-                         fix="fix the YAML, or delete the file to start over") from None
+        data = read_roundtrip(output)
+    except YamlError as err:
+        raise err.input_error("fix the YAML, or delete the file to start over", file=str(output)) from None
     return data if isinstance(data, dict) else None
 
 
 def _answers_file(path: Path) -> dict:
     from stackgen.errors import InputError
-    from stackgen.spec.yamlio import YamlInputError, read_yaml
+    from stackgen.yamlio import YamlError, read_roundtrip
 
     if not path.is_file():
         raise InputError(f"answers file not found: {path}", file=str(path), field="--answers",
                          fix="pass the path of a YAML answers file")
     try:
-        data = read_yaml(path.read_text(encoding="utf-8"))
-    except (YamlInputError, UnicodeDecodeError) as err:
-        raise InputError(getattr(err, "message", str(err)), file=str(path),
-                         line=getattr(err, "line", None), fix="fix the YAML syntax") from None
+        data = read_roundtrip(path)
+    except YamlError as err:
+        raise err.input_error("fix the YAML syntax", field="--answers", file=str(path)) from None
     if not isinstance(data, dict):
         raise InputError("the answers file must be a YAML mapping", file=str(path), line=1,
                          fix="see examples/hybrid/answers.yaml")
@@ -116,11 +114,10 @@ def _write(output: Path, data: dict, existing: Any) -> None:
     from stackgen.cli.render_plan import print_plan_summary
     from stackgen.fsutil import atomic_write_text
     from stackgen.spec import parse_stack
-    from stackgen.spec.yamlio import dump_yaml
-    from stackgen.yamlmerge import fresh_document, update_in_place
+    from stackgen.yamlio import dump_roundtrip, fresh_document, update_in_place
 
     document = update_in_place(existing, data) if existing is not None else fresh_document(data, HEADER)
     stack = parse_stack(document, str(output))
-    atomic_write_text(output, dump_yaml(document))
+    atomic_write_text(output, dump_roundtrip(document))
     typer.echo(f"wrote {output}", err=True)
     print_plan_summary(stack, output.resolve().parent)

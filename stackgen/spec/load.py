@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 from stackgen.errors import InputError, InputErrors
 from stackgen.spec.checks import cross_checks
 from stackgen.spec.models import Stack
-from stackgen.spec.yamlio import YamlInputError, field_line, format_path, read_yaml
+from stackgen.spec.yamlio import field_line, format_path
+from stackgen.yamlio import YamlError, read_roundtrip
 
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -22,17 +23,11 @@ def load_stack(path: str | Path) -> Stack:
     if not path.is_file():
         raise InputError(f"stack file not found: {path}", file=str(path),
                          fix="run `stackgen init` to write one, or pass -f PATH")
-    if path.stat().st_size > MAX_BYTES:
-        raise InputError("stack file is larger than 16 MiB", file=str(path),
-                         fix="a stack file describes models and pools; split it into several stacks")
-    try:
-        data = read_yaml(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text ({err.reason})", file=str(path),
-                         fix="save the file as UTF-8") from None
-    except YamlInputError as err:
-        raise InputError(err.message, file=str(path), line=err.line,
-                         fix="fix the YAML syntax at that line") from None
+    try:  # a regular UTF-8 file of at most MAX_BYTES, aliases bounded (yamlio)
+        data = read_roundtrip(path, max_bytes=MAX_BYTES)
+    except YamlError as err:
+        raise err.input_error("fix the YAML at that line (UTF-8 text; split a stack file "
+                              "larger than 16 MiB into several stacks)", file=str(path)) from None
     return parse_stack(data, str(path))
 
 

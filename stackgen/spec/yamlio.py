@@ -1,15 +1,11 @@
-"""Field-path helpers for the stack file's parsed YAML, and (for older imports) the
-round-trip reader and writer, which live in `stackgen.yamlio`."""
+"""Field-path helpers for the stack file's parsed YAML (round-trip nodes from
+`stackgen.yamlio.load_roundtrip`, which keep their lines)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from stackgen.yamlio import YamlError as YamlInputError
-from stackgen.yamlio import dump_roundtrip as dump_yaml
-from stackgen.yamlio import load_roundtrip as read_yaml
-
-__all__ = ["YamlInputError", "dump_yaml", "field_line", "format_path", "read_yaml"]
+__all__ = ["field_line", "format_path"]
 
 
 def field_line(data: Any, loc: tuple) -> int | None:
