@@ -22,9 +22,9 @@ def builder(server_id: str):
     profile = server(server_id)
     module = BUILDERS.get(profile.builder or "")
     if module is None:
-        raise RenderError(f"server {server_id} cannot be rendered without KServe: its profile "
-                          f"names builder {profile.builder!r}, and stackgen/render/build.py "
-                          f"has {', '.join(sorted(BUILDERS))}")
+        raise RenderError(f"server {server_id} has no render builder: its profile names "
+                          f"builder {profile.builder!r}, and stackgen/render/build.py has "
+                          f"{', '.join(sorted(BUILDERS))}")
     return module
 
 
@@ -38,21 +38,13 @@ def build(stack: Stack, plan: Plan) -> list[Rendered]:
     specs = {m.name: m for m in stack.spec.models}
     contexts = [ModelCtx(stack, plan, m, specs[m.name]) for m in plan.models]
     if plan.orchestration == "kserve":
-        containers = {sid: builder(sid).kserve_container for sid in {m.server for m in plan.models}
-                      if (p := _profile(sid)).kserve and not p.kserve.built_in}
-        out += kserve.serving_runtimes(stack, plan, containers)
+        out += kserve.serving_runtimes(stack, plan, lambda sid: builder(sid).kserve_container(stack))
         out += [kserve.inference_service(ctx) for ctx in contexts]
     else:
         for ctx in contexts:
             out += builder(ctx.m.server).build(ctx)
     _check(out, stack)
     return out
-
-
-def _profile(server_id: str):
-    from stackgen.catalog.servers import server
-
-    return server(server_id)
 
 
 def _check(objects: list[Rendered], stack: Stack) -> None:

@@ -5,32 +5,30 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from stackgen.catalog.servers import server
 from stackgen.decide.plan import Plan
 from stackgen.render import pods
 from stackgen.render.context import ModelCtx, Rendered
-from stackgen.render.engine import RenderError, render_objects
+from stackgen.render.engine import render_objects
 from stackgen.render.names import base_labels
 from stackgen.spec.models import Stack
 
 
 
-def serving_runtimes(stack: Stack, plan: Plan, containers: dict[str, Any]) -> list[Rendered]:
+def serving_runtimes(stack: Stack, plan: Plan, container: Callable[[str], dict]) -> list[Rendered]:
     """One ServingRuntime per server the plan uses under KServe (built-in ones, such as
-    KServe's Hugging Face server, ship with KServe); `containers[server_id](stack)` is the
-    server's kserve-container, from its render builder."""
+    KServe's Hugging Face server, ship with KServe); `container(server_id)` is the server's
+    kserve-container, from its render builder (RenderError when it has none)."""
     out = []
     labels = base_labels(stack.name, component="serving-runtime")
     for server_id in sorted({m.server for m in plan.models}):
         profile = server(server_id)
         if profile.kserve is None or profile.kserve.built_in:
             continue
-        if server_id not in containers:
-            raise RenderError(f"server {server_id} has no KServe container builder in "
-                              "stackgen/render/build.py (BUILDERS)")
-        out.append(_runtime(stack, profile, labels, containers[server_id](stack)))
+        out.append(_runtime(stack, profile, labels, container(server_id)))
     return out
 
 

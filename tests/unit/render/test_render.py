@@ -237,3 +237,23 @@ def test_keda_and_service_monitor_options_validate_against_their_crds(tmp_path: 
         else:
             kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
     assert {"ScaledObject", "ServiceMonitor"} <= checked  # their CRDs did validate them
+
+
+def test_every_server_profile_has_the_builder_it_names_and_a_missing_one_fails_loudly(monkeypatch):
+    """profiles/servers/ names each server's render builder; one render lacks is a RenderError
+    naming the server before any file is written, never a silent fallback to another server."""
+    from stackgen.catalog.servers import load_servers
+    import importlib
+
+    from stackgen.render.engine import RenderError
+
+    build_mod = importlib.import_module("stackgen.render.build")
+
+    named = {s.builder for s in load_servers().values() if s.builder}
+    assert named and named <= set(build_mod.BUILDERS)
+    path = ROOT / "examples" / "hybrid" / "stackgen.yaml"
+    stack = load_stack(path)
+    plan = decide(stack, stack_facts(stack, path.parent))
+    monkeypatch.setitem(build_mod.BUILDERS, "triton", None)
+    with pytest.raises(RenderError, match="server triton has no render builder"):
+        render_files(stack, plan)
