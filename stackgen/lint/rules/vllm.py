@@ -80,9 +80,7 @@ def vllm_service_links(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
                     "against docs/runtime.md (the schema).",
       remediation="Fix the field the message names (docs/runtime.md lists the keys and values).")
 def engine_settings_invalid(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
-    for c in servers(pod, VLLM_LIKE):
-        if c.settings is not None and c.settings.fatal:
-            yield Hit(c.settings.where, f"container {c.name}: {c.settings.problem}")
+    return _settings_problems(pod, fatal=True)
 
 
 @rule("SG106", "engine-settings-unresolved", "info", kinds=KINDS,
@@ -93,6 +91,12 @@ def engine_settings_invalid(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
       best_practice="Lint the whole rendered folder (the ConfigMaps sit in models/<name>/).",
       remediation="Pass the ConfigMap's file (or its folder) to `stackgen lint` as well.")
 def engine_settings_unresolved(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
+    return _settings_problems(pod, fatal=False)
+
+
+def _settings_problems(pod: PodTemplate, fatal: bool) -> Iterator[Hit]:
+    """What lint.settings could not do with a container's engine settings: a document that
+    breaks the contract (fatal) or one it could not find."""
     for c in servers(pod, VLLM_LIKE):
-        if c.settings is not None and c.settings.problem and not c.settings.fatal:
+        if c.settings is not None and c.settings.problem and c.settings.fatal == fatal:
             yield Hit(c.settings.where, f"container {c.name}: {c.settings.problem}")
