@@ -81,33 +81,41 @@ def lint_paths(paths: list[Path], options: Options, base: Path, jobs: int = 0) -
     check_options(options)
     files = _select(paths, options.config, base)
     jobs = jobs or (min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_FROM else 1)
-    options = replace(options, config_maps=_config_maps(files))
+    raw: dict[str, bytes] = {}
+    if not options.schema_only:  # rules follow engine settings into other files' ConfigMaps
+        raw = _read_all(files)
+        options = replace(options, config_maps=_config_maps(raw.values()))
     report = Report(files=len(files))
     names = [(str(f), display_path(f, base)) for f in files]
     if jobs > 1 and len(files) > 1:
-        results = _parallel(names, options, jobs)
+        results = _parallel(names, options, jobs)  # the workers read their own files
     else:
-        results = (lint_file(Path(f), shown, options) for f, shown in names)
+        results = (lint_file(Path(f), shown, options, raw.get(f)) for f, shown in names)
     for findings, objects in results:
         report.findings.extend(findings)
         report.objects += objects
     return report
 
 
-def _config_maps(files: list[Path]) -> tuple:
+def _read_all(files: list[Path]) -> dict[str, bytes]:
+    """Every readable file's bytes, read once (lint_file reports the unreadable ones)."""
+    from stackgen.yamlio import YamlError, read_bytes
+
+    out = {}
+    for path in files:
+        try:
+            out[str(path)] = read_bytes(path)
+        except YamlError:
+            continue
+    return out
+
+
+def _config_maps(contents) -> tuple:
     """The pre-pass: ConfigMaps with engine settings, from every file (a Deployment and the
     ConfigMap it mounts usually sit in different files)."""
     from stackgen.lint.settings import index_config_maps
 
-    from stackgen.yamlio import YamlError, read_bytes
-
-    texts = []
-    for path in files:
-        try:
-            texts.append(read_bytes(path).decode("utf-8", "replace"))
-        except YamlError:
-            continue  # lint_file reports it
-    return index_config_maps(texts)
+    return index_config_maps([data.decode("utf-8", "replace") for data in contents])
 
 
 def _select(paths: list[Path], cfg: LintConfig, base: Path) -> list[Path]:
@@ -132,11 +140,13 @@ def _lint_chunk(names: list[tuple[str, str]], options: Options) -> list[tuple[li
     return [lint_file(Path(f), shown, options) for f, shown in names]
 
 
-def lint_file(path: Path, shown: str, options: Options) -> tuple[list[Finding], int]:
+def lint_file(path: Path, shown: str, options: Options,
+              data: bytes | None = None) -> tuple[list[Finding], int]:
+    """Lint one file (`data`: its bytes when already read)."""
     from stackgen.yamlio import YamlError, read_bytes
 
-    try:
-        text = read_bytes(path).decode("utf-8")  # regular files only, size-limited: no hang
+    try:  # regular files only, size-limited: no hang
+        text = (data if data is not None else read_bytes(path)).decode("utf-8")
     except UnicodeDecodeError as err:
         return [_finding(core.YAML_SYNTAX, f"not UTF-8 text ({err.reason})", shown, 1,
                          ObjectRef(None, None, None, None), "", options)], 0
@@ -147,7 +157,7 @@ def lint_file(path: Path, shown: str, options: Options) -> tuple[list[Finding], 
 
 
 def lint_text(text: str, shown: str, options: Options) -> tuple[list[Finding], int]:
-    if not options.config_maps:  # alone (not from lint_paths' pre-pass): its own ConfigMaps
+    if not options.config_maps and not options.schema_only:  # alone: its own ConfigMaps
         from stackgen.lint.settings import index_config_maps
 
         options = replace(options, config_maps=index_config_maps([text]))
@@ -171,7 +181,8 @@ def lint_object(obj: LintObject, rules: list[Rule], options: Options) -> list[Fi
         return []
     hits = list(_schema_hits(obj, options))
     schema_broken = any(rule is core.SCHEMA_INVALID for rule, _, _ in hits)
-    _resolve_settings(obj, options, schema_broken)
+    if not options.schema_only:
+        _resolve_settings(obj, options, schema_broken)
     ctx = {**options.config.thresholds}
     for rule in rules:
         if rule.target == "engine" or not _applies(rule, obj.kind):

@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stackgen.catalog.servers import ServerProfile, server
+from stackgen.catalog.servers import server
 from stackgen.decide.plan import ModelPlan, Plan
 from stackgen.render.names import base_labels, safe_name, selector_labels
 from stackgen.render.placement import pod_placement
 from stackgen.runtime.image import default_image
 from stackgen.spec.models import Model, Stack
+
+if TYPE_CHECKING:
+    from stackgen.catalog._server_schema import ServerProfile
 
 RUNTIME_IMAGE = default_image()
 

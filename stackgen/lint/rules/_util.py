@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Iterator
 
-from stackgen.catalog.servers import load_servers
 from stackgen.lint.workloads import Container, PodTemplate, mapping, seq
 
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
-#: servers whose command line takes vLLM's engine arguments (profiles/servers/: engineArgs)
-VLLM_LIKE = tuple(s.id for s in load_servers().values() if s.engine_args == "vllm")
+@cache
+def vllm_like() -> tuple[str, ...]:
+    """Servers whose command line takes vLLM's engine arguments (profiles/servers/: engineArgs)."""
+    from stackgen.catalog.servers import load_servers
+
+    
+    return tuple(s.id for s in load_servers().values() if s.engine_args == "vllm")
 
 
 def servers(pod: PodTemplate, kinds: tuple[str, ...] | None = None) -> Iterator[Container]:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
-from stackgen.lint.rules._util import VLLM_LIKE, servers, shm_mount
+from stackgen.lint.rules._util import vllm_like, servers, shm_mount
 from stackgen.lint.workloads import Container, PodTemplate, mapping, seq
 
 KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
@@ -15,7 +15,7 @@ KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "
 
 def _needs_shm(pod: PodTemplate, c: Container) -> bool:
     server = c.server
-    if server is not None and server.kind in VLLM_LIKE and (server.world_size() or 1) > 1:
+    if server is not None and server.kind in vllm_like() and (server.world_size() or 1) > 1:
         return True
     return c.gpus() > 1 and (server is not None or pod.kind == "LeaderWorkerSet")
 
@@ -91,7 +91,7 @@ def _has_storage(pod: PodTemplate) -> bool:
 def model_cache_missing(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
     if _has_storage(pod):
         return
-    for c in servers(pod, VLLM_LIKE):
+    for c in servers(pod, vllm_like()):
         if not _downloads(c.server.model):
             continue
         mounts = [str(m.get("mountPath", "")).rstrip("/") for m in c.mounts()]

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
-from stackgen.lint.rules._util import VLLM_LIKE, arg_path, get, servers
+from stackgen.lint.rules._util import vllm_like, arg_path, get, servers
 from stackgen.lint.workloads import Container, PodTemplate, mapping
 
 KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
@@ -38,7 +38,7 @@ def _available(pod: PodTemplate, c: Container) -> int:
 def tp_exceeds_gpus(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
     if pod.kind == "InferenceService" and "workerSpec" in mapping(get(pod.obj.data, "spec", "predictor")):
         return  # multi-node KServe: the worker spec's GPUs are added by KServe itself
-    for c in servers(pod, VLLM_LIKE):
+    for c in servers(pod, vllm_like()):
         world, gpus = _world(c), _available(pod, c)
         if world and world > 1 and gpus and world > gpus:
             tp = c.server.options.get("tensor-parallel-size", 1)
@@ -97,6 +97,6 @@ def engine_settings_unresolved(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
 def _settings_problems(pod: PodTemplate, fatal: bool) -> Iterator[Hit]:
     """What lint.settings could not do with a container's engine settings: a document that
     breaks the contract (fatal) or one it could not find."""
-    for c in servers(pod, VLLM_LIKE):
+    for c in servers(pod, vllm_like()):
         if c.settings is not None and c.settings.problem and c.settings.fatal == fatal:
             yield Hit(c.settings.where, f"container {c.name}: {c.settings.problem}")
