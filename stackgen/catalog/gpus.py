@@ -35,6 +35,10 @@ class GpuProfile:
     gpu_class: str
     compute_capability: str = "8.0"
     sources: tuple[str, ...] = field(default=())
+    #: how the GPUs of one node reach each other: "nvlink" (SXM boards, NVSwitch) or
+    #: "pcie"; and the bandwidth per GPU in one direction, GB/s (tensor-parallel all-reduce)
+    interconnect: str = "pcie"
+    interconnect_gbs: float = 32.0
 
     @property
     def supports_bf16(self) -> bool:
@@ -56,9 +60,12 @@ def _profile(doc: dict) -> GpuProfile:
         provider_labels=MappingProxyType(labels), aliases=tuple(doc.get("aliases") or ()),
         gpu_class=doc["gpu_class"], compute_capability=str(doc.get("compute_capability", "8.0")),
         sources=tuple(doc.get("sources") or ()),
+        interconnect=str(doc.get("interconnect") or "pcie"),
+        interconnect_gbs=float(doc.get("interconnect_gbs") or 32.0),
     )
 
 
+INTERCONNECTS = ("nvlink", "xgmi", "pcie")
 REQUIRED = ("id", "name", "memory_bytes", "bandwidth_gbs", "bf16_tflops", "product_label", "gpu_class")
 
 
@@ -79,6 +86,14 @@ def _checked(path) -> GpuProfile:
         raise InputError(f"a value has the wrong type: {err}", file=str(path),
                          fix="numbers for memory_bytes, bandwidth_gbs and *_tflops; lists for "
                              "aliases and mig_profiles; a mapping for provider_labels") from None
+    if gpu.interconnect not in INTERCONNECTS:
+        raise InputError(f"interconnect {gpu.interconnect!r} is not one of {', '.join(INTERCONNECTS)}",
+                         file=str(path), field="interconnect",
+                         fix="nvlink for SXM boards with NVLink/NVSwitch, xgmi for AMD Infinity "
+                             "Fabric, pcie otherwise")
+    if gpu.interconnect_gbs <= 0:
+        raise InputError("interconnect_gbs must be a positive number (GB/s per GPU, one direction)",
+                         file=str(path), field="interconnect_gbs", fix="e.g. 450 for NVLink 4, 32 for PCIe Gen4 x16")
     if gpu.id != path.stem:
         raise InputError(f"id {gpu.id!r} is not the file's name", file=str(path), field="id",
                          fix=f"name the file {gpu.id}.yaml")

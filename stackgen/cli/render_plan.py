@@ -49,6 +49,52 @@ def sizing_table(plan: Plan) -> Table:
     return table
 
 
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _slo(m) -> str:
+    if not m.slo:
+        return "none"
+    parts = [f"p95 {m.slo['p95LatencyMs']:g} ms" if m.slo["p95LatencyMs"] is not None else "",
+             f"TTFT {m.slo['ttftMs']:g} ms" if m.slo["ttftMs"] is not None else ""]
+    return ", ".join(p for p in parts if p) + (" met" if m.slo["met"] else " NOT met")
+
+
+def performance_table(plan: Plan) -> Table | None:
+    rows = [m for m in plan.models if m.performance]
+    if not rows:
+        return None
+    table = Table(title="Performance at peak (per replica, predicted: docs/performance-model.md)",
+                  title_justify="left")
+    for col in ("model", "rps/replica", "in flight", "TTFT ms", "p95 TTFT ms", "TPOT ms",
+                "p95 latency ms", "bound", "SLO", "cost/h"):
+        table.add_column(col, justify="left" if col in ("model", "bound", "SLO") else "right")
+    for m in rows:
+        p = m.performance
+        table.add_row(m.name, _fmt(p.get("requestRatePerReplica")), f"{p['concurrency']:.1f}", _ms(p["ttftMs"]),
+                      _ms(p["p95TtftMs"]), f"{p['tpotMs']:.1f}", _ms(p["p95LatencyMs"]), p["bound"], _slo(m),
+                      "-" if m.cost_per_hour is None else f"${m.cost_per_hour:,.2f}")
+    return table
+
+
+def alternatives_table(plan: Plan) -> Table | None:
+    rows = [(m, a) for m in plan.models for a in m.alternatives]
+    if not rows:
+        return None
+    table = Table(title="Runner-up layouts", title_justify="left")
+    for col in ("model", "node pool", "GPU", "TPxPP", "quant", "replicas", "GPUs", "cost/h",
+                "p95 TTFT ms", "p95 latency ms", "why not chosen"):
+        table.add_column(col, justify="right" if col in ("replicas", "GPUs", "cost/h", "p95 TTFT ms",
+                                                          "p95 latency ms") else "left")
+    for m, a in rows:
+        table.add_row(m.name, a["nodePool"] or "-", a["gpu"], f"{a['tensorParallelSize']}x{a['pipelineParallelSize']}",
+                      a["quantization"], str(a["replicas"]), str(a["gpus"]),
+                      "-" if a["costPerHour"] is None else f"${a['costPerHour']:,.2f}",
+                      _ms(a["ttftMs"]), _ms(a["p95LatencyMs"]), escape(a["why"]))
+    return table
+
+
 def _fmt(value) -> str:
     if value is None:
         return "-"
@@ -63,6 +109,9 @@ def print_plan(plan: Plan) -> None:
         out.print(f"  - {escape(reason)}")
     out.print(serving_table(plan))
     out.print(sizing_table(plan))
+    for extra in (performance_table(plan), alternatives_table(plan)):
+        if extra is not None:
+            out.print(extra)
     out.print("[bold]Why[/]")
     for m in plan.models:
         out.print(f"  [bold]{m.name}[/]")

@@ -19,9 +19,23 @@ def size(
     dtype: str = typer.Option("auto", "--dtype", help="auto | bfloat16 | float16"),
     quantization: str = typer.Option("none", "--quantization", help="none | fp8 | awq | gptq"),
     kv_cache_dtype: str = typer.Option("auto", "--kv-cache-dtype", help="auto | fp8"),
+    max_num_seqs: int = typer.Option(None, "--max-num-seqs", help="vLLM's --max-num-seqs (default: vLLM's for the GPU)."),
+    max_num_batched_tokens: int = typer.Option(
+        None, "--max-num-batched-tokens", help="vLLM's --max-num-batched-tokens (default: vLLM's for the GPU)."),
+    input_tokens: int = typer.Option(None, "--input-tokens", help="Prompt tokens per request: predict performance.",
+                                     rich_help_panel="Performance"),
+    output_tokens: int = typer.Option(None, "--output-tokens", help="Output tokens per request.",
+                                      rich_help_panel="Performance"),
+    concurrency: float = typer.Option(None, "--concurrency",
+                                      help="Requests kept in flight (as `vllm bench serve --max-concurrency`).",
+                                      rich_help_panel="Performance"),
+    request_rate: float = typer.Option(None, "--request-rate", help="Poisson arrivals per second on one replica.",
+                                       rich_help_panel="Performance"),
     output: str = output_format("size"),
 ) -> None:
-    """Size a model on a GPU: weights, KV cache, concurrency. Exit 1 when it does not fit."""
+    """Size a model on a GPU: weights, KV cache, concurrency; with --input-tokens,
+    --output-tokens and a load (--concurrency or --request-rate) also TTFT, TPOT, latency
+    and throughput. Exit 1 when it does not fit."""
     import json
 
     from stackgen.catalog import model_names, resolve_gpu, resolve_model
@@ -37,18 +51,23 @@ def size(
     if facts is None:
         raise InputError(f"unknown model '{model}'", field="--model",
                          fix=f"pass a path to the model's config.json, or one of: {', '.join(model_names())}")
+    workload = _workload(input_tokens, output_tokens, concurrency, request_rate)
     settings = _settings(tensor_parallel_size=tp, pipeline_parallel_size=pp,
                          gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                         dtype=dtype, quantization=quantization, kv_cache_dtype=kv_cache_dtype)
+                         dtype=dtype, quantization=quantization, kv_cache_dtype=kv_cache_dtype,
+                         max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
     result = size_model(facts, gpu_profile, settings)
     if not result.fits and facts.is_llm:
         from stackgen.sizing.core import with_suggestion
 
         result = with_suggestion(result, fit_hint(facts, gpu_profile, settings))
+    data = result.to_json()
+    if workload is not None:
+        data["performance"] = _performance(facts, gpu_profile, result, workload)
     if output == "json":
-        typer.echo(json.dumps(result.to_json(), indent=2))
+        typer.echo(json.dumps(data, indent=2))
     else:
-        typer.echo(_text(result))
+        typer.echo(_text(result, data.get("performance")))
     if not result.fits:
         raise CheckFailed(f"{facts.name} does not fit on {result.gpu} with these settings")
 
@@ -56,7 +75,49 @@ def size(
 #: engine-settings field (document spelling) -> the flag of `stackgen size` that sets it
 FLAGS = {"tensorParallelSize": "--tp", "pipelineParallelSize": "--pp",
          "gpuMemoryUtilization": "--gpu-memory-utilization", "maxModelLen": "--max-model-len",
-         "dtype": "--dtype", "quantization": "--quantization", "kvCacheDtype": "--kv-cache-dtype"}
+         "dtype": "--dtype", "quantization": "--quantization", "kvCacheDtype": "--kv-cache-dtype",
+         "maxNumSeqs": "--max-num-seqs", "maxNumBatchedTokens": "--max-num-batched-tokens"}
+
+
+def _workload(input_tokens, output_tokens, concurrency, request_rate):
+    """The load to predict performance at, or None when no performance flag is given;
+    an incomplete or contradictory set is exit 2 naming the flag."""
+    from stackgen.errors import InputError
+    from stackgen.perf import Workload
+
+    given = {"--input-tokens": input_tokens, "--output-tokens": output_tokens,
+             "--concurrency": concurrency, "--request-rate": request_rate}
+    if all(v is None for v in given.values()):
+        return None
+    for flag in ("--input-tokens", "--output-tokens"):
+        if given[flag] is None:
+            raise InputError(f"{flag} is missing: performance needs the prompt and output lengths",
+                             field=flag, fix="pass --input-tokens N --output-tokens N with --concurrency or --request-rate")
+        if not 1 <= given[flag] <= 10_000_000:
+            raise InputError(f"{flag} must be between 1 and 10000000, got {given[flag]}", field=flag,
+                             fix="a token count per request")
+    if concurrency is None and request_rate is None:
+        raise InputError("no load given: performance is predicted at a concurrency or a request rate",
+                         field="--concurrency", fix="pass --concurrency N (requests in flight) or --request-rate R (per second)")
+    if concurrency is not None and request_rate is not None:
+        raise InputError("--concurrency and --request-rate are alternatives", field="--request-rate",
+                         fix="pass one of them: a closed loop of N requests, or Poisson arrivals at R per second")
+    for flag, value, high in (("--concurrency", concurrency, 1_000_000), ("--request-rate", request_rate, 1_000_000)):
+        if value is not None and not (0 < value <= high) or value != value:
+            raise InputError(f"{flag} must be a number above 0 and at most {high:,}, got {value}", field=flag,
+                             fix=f"e.g. {flag} 16")
+    return Workload(input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency,
+                    request_rate=request_rate)
+
+
+def _performance(facts, gpu, result, workload) -> dict | None:
+    """The `performance` object of `size --output json` (None when the model cannot run)."""
+    from stackgen.perf import load_params, predict, replica_for
+
+    if not facts.is_llm or not result.fits:
+        return None
+    params = load_params()
+    return predict(replica_for(facts, gpu, result, params), params, workload).to_json(dict(params.error_band))
 
 
 def _settings(**values):
@@ -72,7 +133,7 @@ def _settings(**values):
                            for name, message in err.problems]) from None
 
 
-def _text(result) -> str:
+def _text(result, perf: dict | None = None) -> str:
     data = result.to_json()
     rows = [("model", data["model"]), ("gpu", data["gpu"]),
             ("tensor x pipeline parallel", f"{data['tensorParallelSize']} x {data['pipelineParallelSize']}"),
@@ -87,7 +148,20 @@ def _text(result) -> str:
             ("fits", "yes" if data["fits"] else "NO")]
     width = max(len(k) for k, _ in rows)
     lines = [f"{k:<{width}}  {'-' if v is None else v}" for k, v in rows]
+    if perf:
+        load = f"{perf['concurrency']:g} in flight" + (" (saturated)" if perf["saturated"] else "")
+        rows += [("concurrency", load),
+                 ("TTFT / TPOT", f"{perf['ttftMs']:g} ms / {perf['tpotMs']:g} ms (HBM floor {perf['hbmFloorTpotMs']:g} ms)"),
+                 ("latency mean / p95", f"{perf['e2eLatencyMs']:,.0f} ms / {perf['p95LatencyMs']:,.0f} ms"),
+                 ("throughput", f"{perf['outputTokensPerS']:,.0f} output tokens/s, {perf['requestsPerS']:g} requests/s"),
+                 ("bound by", perf["bound"])]
+        width = max(len(k) for k, _ in rows)
+        lines = [f"{k:<{width}}  {'-' if v is None else v}" for k, v in rows]
     lines += [f"note: {n}" for n in data["notes"]]
+    if perf:
+        band = perf.get("errorBand", {})
+        lines.append("note: performance is a model (docs/performance-model.md): TTFT "
+                     f"{band.get('ttftMs')}, TPOT {band.get('tpotMs')} ms at its holdout error")
     if data["kvCacheTokens"] is not None:
         lines.append("note: a warm start; with an empty torch.compile cache vLLM charges the compile's "
                      "scratch to the KV budget (about 1 GiB per GPU on an 8B model, docs/sizing.md)")

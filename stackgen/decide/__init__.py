@@ -43,13 +43,39 @@ def _plan_model(model: Model, stack: Stack, orchestration: str, facts: ModelFact
         tensor_parallel_size=sizing.tensor_parallel_size,
         pipeline_parallel_size=sizing.pipeline_parallel_size,
         replicas_min=low, replicas_max=high, max_model_len=sizing.max_model_len,
-        dtype=model.dtype, quantization=model.quantization,
+        dtype=model.dtype, quantization=_quantization(model, sizing),
         cold_start_seconds=round(sizing.cold_start_seconds, 1), weight_bytes=sizing.weight_bytes,
         sizing=sizing.result.to_json() if sizing.result else None,
         runtime=_kserve_runtime(serving.server) if kserve else None,
         canary_source=model.canary.source if model.canary and kserve else None,
         canary_percent=model.canary.traffic_percent if model.canary and kserve else None,
-        reasons=serving.reasons + placement.reasons + replica_reasons)
+        reasons=serving.reasons + placement.reasons + replica_reasons,
+        **_performance(model, placement))
+
+
+def _quantization(model: Model, sizing) -> str | None:
+    """What the engine runs: `auto` resolved by the layout search (fp8 or none)."""
+    if model.quantization == "auto":
+        return sizing.result.quantization if sizing.result else "none"
+    return model.quantization
+
+
+def _performance(model: Model, placement) -> dict:
+    choice = placement.choice
+    if choice is None:
+        return {}
+    o = choice.chosen
+    from stackgen.perf import load_params
+
+    perf = o.perf.to_json(dict(load_params().error_band))
+    perf["requestRatePerReplica"] = (round(model.traffic.peak_rps / o.replicas, 3)
+                                     if model.traffic.peak_rps > 0 else None)
+    slo = None
+    if model.slo.p95_latency_ms is not None or model.slo.ttft_ms is not None:
+        slo = {"p95LatencyMs": model.slo.p95_latency_ms, "ttftMs": model.slo.ttft_ms, "met": bool(o.slo_met)}
+    return dict(performance=perf, slo=slo, cost_per_hour=None if o.cost is None else round(o.cost, 2),
+                alternatives=tuple(a.to_json() for a in choice.alternatives),
+                autoscale_concurrency=choice.autoscale_concurrency)
 
 
 def _kserve_runtime(server_id: str) -> str | None:

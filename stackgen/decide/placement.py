@@ -7,13 +7,15 @@ core says the model fits wins. An explicit `nodePool` is the only candidate.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from stackgen.catalog import GpuProfile, ModelFacts, resolve_gpu
+from stackgen.decide import search
 from stackgen.decide.tables import CPU_FRAMEWORKS, TIER
 from stackgen.errors import CheckFailed
-from stackgen.sizing import ModelSizing, plan_model
-from stackgen.spec.models import Model, NodePool, Stack
+from stackgen.sizing import ModelSizing, cold_start_seconds, plan_model
+from stackgen.spec.models import Model, NodePool, ReplicaRange, Stack
 
 #: GPU assumed when the stack describes no node pools at all.
 ASSUMED_GPU = "h100-80gb"
@@ -27,6 +29,7 @@ class Placement:
     gpu_resource: str | None
     sizing: ModelSizing
     reasons: tuple[str, ...]
+    choice: search.Choice | None = None      # LLMs: the layout search, its runner-ups and the SLO
 
 
 def pool_gpu(pool: NodePool) -> GpuProfile | None:
@@ -39,7 +42,7 @@ def pool_gpu(pool: NodePool) -> GpuProfile | None:
     slice_gb = int(pool.mig.split(".")[1].removesuffix("gb"))
     memory = min(gpu.memory_bytes, int(slice_gb * 1e9 * 0.93))
     return dataclasses.replace(gpu, id=f"{gpu.id}-mig-{pool.mig}", memory_bytes=memory,
-                               memory_gib=round(memory / GIB, 2))
+                               memory_gib=round(memory / GIB, 2), mig_profiles=())
 
 
 def gpu_resource(pool: NodePool | None) -> str | None:
@@ -76,7 +79,8 @@ def _size_on(model: Model, facts: ModelFacts | None, pool: NodePool | None,
         facts, gpu, gpus_per_node=gpus_per_node, nodes=pool.nodes if pool else 1,
         peak_rps=model.traffic.peak_rps, avg_input_tokens=model.traffic.avg_input_tokens,
         avg_output_tokens=model.traffic.avg_output_tokens, source=model.source,
-        max_model_len=model.max_model_len, dtype=model.dtype, quantization=model.quantization,
+        max_model_len=model.max_model_len, dtype=model.dtype,
+        quantization=None if model.quantization == "auto" else model.quantization,
         replicas=model.replicas if isinstance(model.replicas, int) else None,
         gpu_memory_utilization=util)
 
@@ -85,11 +89,20 @@ def place(model: Model, framework: str | None, stack: Stack, facts: ModelFacts |
     """Choose the node pool for a model; CheckFailed when no pool can hold it."""
     pools = stack.spec.cluster.node_pools
     if not pools:
-        return _place_without_pools(model, framework, facts, stack.spec.render.gpu_memory_utilization)
+        return _place_without_pools(model, framework, facts, stack.spec.render.gpu_memory_utilization, stack)
     tier = _tier(model, framework)
     candidates = [stack.pool(model.node_pool)] if model.node_pool else ordered_pools(stack, tier)
     if model.is_llm:
         candidates = [p for p in candidates if p.is_gpu] or candidates
+    if model.is_llm and facts is not None and facts.is_llm and all(p.is_gpu for p in candidates):
+        found = _place_llm(model, stack, facts, [(p, pool_gpu(p), p.gpus, p.nodes) for p in candidates])
+        if found is not None:
+            head = _pool_reasons(model, found.pool, found.gpu, tier, found.sizing)[0]
+            if model.slo.tightest_ms is not None and not model.node_pool:
+                head = (f"{found.pool.name} ({found.gpu.id}, {found.gpu.memory_gib:g} GiB): the SLO and the "
+                        f"price decide among every pool, TP and PP that fits ({found.choice.compared} "
+                        "layouts compared)")
+            return dataclasses.replace(found, reasons=(head, *found.reasons))
     tried = []
     for pool in candidates:
         gpu = pool_gpu(pool)
@@ -120,13 +133,54 @@ def _pool_reasons(model: Model, pool: NodePool, gpu: GpuProfile | None, tier: st
     return (head, *sizing.reasons)
 
 
+def _explicit_replicas(model: Model) -> int | None:
+    if isinstance(model.replicas, ReplicaRange):
+        return model.replicas.max or None
+    return model.replicas or None
+
+
+def _place_llm(model: Model, stack: Stack, facts: ModelFacts,
+               pools: list[tuple[NodePool | None, GpuProfile, int, int]]) -> Placement | None:
+    """The layout search over (pool, GPU, GPUs per node, nodes); None when nothing fits
+    (the caller then explains each pool's miss)."""
+    util = stack.spec.render.gpu_memory_utilization
+    params = search.load_params()
+    per_pool = [search.candidate_layouts(model, facts, pool, gpu, gpus_per_node=per_node, nodes=nodes,
+                                         util=util, provider=stack.spec.cluster.provider, params=params)[0]
+                for pool, gpu, per_node, nodes in pools]
+    if not any(per_pool):
+        return None
+    choice = search.choose(model, per_pool, params, _explicit_replicas(model))
+    o = choice.chosen
+    lay, result = o.layout, o.layout.result
+    high = o.replicas if _explicit_replicas(model) else min(lay.capacity, max(o.replicas, math.ceil(o.replicas * search.headroom())))
+    reasons = [f"tensor parallel {lay.tp} x pipeline {lay.pp}: {result.weight_bytes_per_gpu / GIB:.1f} GiB weights "
+               f"and {result.kv_cache_bytes_per_gpu / GIB:.1f} GiB KV cache per GPU, {result.kv_cache_tokens:,} KV "
+               f"tokens, {result.max_concurrency:.1f} concurrent {result.max_model_len:,}-token requests",
+               *choice.reasons, *([lay.note] if lay.note else [])]
+    sizing = ModelSizing(
+        fits=True, tensor_parallel_size=lay.tp, pipeline_parallel_size=lay.pp, gpus_per_replica=lay.gpus,
+        replicas_min=o.replicas, replicas_max=high, weight_bytes=result.weight_bytes_total,
+        cold_start_seconds=cold_start_seconds(result.weight_bytes_total, model.source, "llm"),
+        max_model_len=result.max_model_len, result=result, reasons=tuple(reasons))
+    pool = lay.pool
+    return Placement(pool, lay.gpu, gpu_resource(pool) if pool else "nvidia.com/gpu", sizing,
+                     sizing.reasons, choice)
+
+
 def _place_without_pools(model: Model, framework: str | None, facts: ModelFacts | None,
-                         util: float) -> Placement:
+                         util: float, stack: Stack | None = None) -> Placement:
     if _tier(model, framework) == "cpu":
         sizing = _size_on(model, facts, None, None, util)
         return Placement(None, None, None, sizing, (
             "no node pools described: runs on CPU nodes", *sizing.reasons))
     gpu = resolve_gpu(ASSUMED_GPU)
+    if stack is not None and model.is_llm and facts is not None and facts.is_llm:
+        found = _place_llm(model, stack, facts, [(None, gpu, 8, 1)])
+        if found is not None:
+            return dataclasses.replace(found, gpu_resource="nvidia.com/gpu", reasons=(
+                f"no node pools described: sized for {gpu.id}; add spec.cluster.nodePools to place "
+                "it on a specific pool", *found.reasons))
     sizing = _size_on(model, facts, None, gpu, util)
     if not sizing.fits:
         raise CheckFailed(f"model {model.name!r} does not fit on 8x {gpu.id} (assumed, since "

@@ -52,6 +52,11 @@ class ModelPlan:
     canary_source: str | None = None
     canary_percent: int | None = None
     reasons: tuple[str, ...] = ()
+    performance: dict[str, Any] | None = None   # LLMs: one replica at its share of the peak
+    slo: dict[str, Any] | None = None           # {p95LatencyMs, ttftMs, met}
+    cost_per_hour: float | None = None
+    alternatives: tuple[dict[str, Any], ...] = ()
+    autoscale_concurrency: int | None = None    # requests in flight per replica the autoscaler targets
 
     @property
     def multi_node(self) -> bool:
@@ -71,6 +76,11 @@ class ModelPlan:
             "canary": ({"source": self.canary_source, "trafficPercent": self.canary_percent}
                        if self.canary_source else None),
             "sizing": self.sizing, "reasons": list(self.reasons),
+            "quantization": self.quantization,
+            "performance": self.performance, "slo": self.slo, "costPerHour": self.cost_per_hour,
+            "alternatives": list(self.alternatives),
+            "autoscaling": ({"metric": "requests-in-flight", "targetPerReplica": self.autoscale_concurrency}
+                            if self.autoscale_concurrency else None),
         }
 
 

@@ -48,6 +48,23 @@ def triton_llm_only(stack, orchestration, models):
 
 
 @check
+def slo_unmet(stack, orchestration, models):
+    for m in models:
+        if m.slo and m.slo["met"] is False:
+            closest = (f"{m.replicas_min} x TP {m.tensor_parallel_size}"
+                       + (f" x PP {m.pipeline_parallel_size}" if m.pipeline_parallel_size > 1 else "")
+                       + f" on {m.node_pool or m.gpu}")
+            perf = m.performance or {}
+            yield PlanWarning(
+                "slo-unmet",
+                f"no layout meets {m.name}'s SLO (p95 latency {m.slo['p95LatencyMs']} ms, TTFT "
+                f"{m.slo['ttftMs']} ms) at its peak; the closest is {closest}: p95 latency "
+                f"{perf.get('p95LatencyMs')} ms, p95 TTFT {perf.get('p95TtftMs')} ms. Add GPUs or nodes, "
+                "allow fp8 (quantization: auto), shorten the outputs, or relax the SLO",
+                (m.name,))
+
+
+@check
 def kserve_default_runtime(stack, orchestration, models):
     names = [m.name for m in models if m.kind == "llm" and m.server == "kserve-huggingface"]
     if names:

@@ -77,6 +77,10 @@ def _annotations(ctx: ModelCtx) -> dict[str, str]:
 
 
 def _concurrency_target(ctx: ModelCtx) -> int | None:
+    """Requests in flight per replica: the plan's (the most that meet the SLO), else 70% of
+    the whole requests the KV cache holds."""
+    if ctx.m.autoscale_concurrency:
+        return ctx.m.autoscale_concurrency
     sizing = ctx.m.sizing or {}
     tokens = sizing.get("kvCacheTokens")
     if ctx.m.kind != "llm" or not tokens:
@@ -91,6 +95,8 @@ def inference_service(ctx: ModelCtx) -> Rendered:
                              "storageUri": m.canary_source or m.source}
     model["env"] = [e for e in pods.model_env(m) if e["name"] in ("HF_TOKEN",)] + _engine_env(ctx)
     model["resources"] = pods.resources(m)
+    if pods.shm_gib(m):   # NCCL between tensor-parallel ranks needs more than the 64 MiB default
+        model["volumeMounts"] = [{"name": "dshm", "mountPath": "/dev/shm"}]
     predictor: dict[str, Any] = {"minReplicas": m.replicas_min, "maxReplicas": max(m.replicas_max, 1)}
     target = _concurrency_target(ctx)
     if target:
@@ -99,6 +105,8 @@ def inference_service(ctx: ModelCtx) -> Rendered:
         predictor["canaryTrafficPercent"] = m.canary_percent
     predictor.update(ctx.placement)
     predictor["securityContext"] = pods.pod_security()
+    if pods.shm_gib(m):
+        predictor["volumes"] = pods.shm_volume(m)
     predictor["model"] = model
     (obj,) = render_objects("kserve/inferenceservice.yaml.j2", name=ctx.name,
                             namespace=ctx.namespace, labels=ctx.labels(m.server),

@@ -105,7 +105,7 @@ def build(ctx: ModelCtx) -> list[Rendered]:
     out.append(common.service(ctx, "vllm", [{"name": "http", "port": port,
                                                "targetPort": "http", "protocol": "TCP"}],
                               selector=_leader_selector(ctx) if ctx.m.multi_node else None))
-    out += common.autoscaler(ctx, "vllm", kind, common.profile_metric(ctx))
+    out += common.autoscaler(ctx, "vllm", kind, common.profile_metric(ctx, ctx.m.autoscale_concurrency))
     out.append(common.pdb(ctx, "vllm"))
     out += common.network_policy(ctx, "vllm", [port])
     out += common.service_monitor(ctx, "vllm", "http")

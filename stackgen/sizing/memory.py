@@ -154,11 +154,10 @@ NCCL_GIB = 1.9
 #: modules loaded by torch.compile and Triton, NCCL connections made on the first
 #: collective, the sampler's Triton buffer (SMs x vocab x 4 bytes).
 NON_TORCH_V1_GIB = 0.35
-#: GPUs whose multi-GPU nodes are NVLink/NVSwitch (SXM): vLLM's custom all-reduce and
-#: NCCL's P2P/NVLS buffers hold ~1.9 GiB there. On PCIe cards (L4, L40S, A10G, T4,
-#: desktop GPUs) custom all-reduce is off beyond 2 GPUs and logs show 0.20-0.36 GiB of
-#: non-torch memory in total at TP 2-8 (vLLM PR #14447, issue #13061).
-NVLINK_GPUS = ("h100-80gb", "h200-141gb", "a100-80gb", "a100-40gb")
+#: On GPUs whose nodes are NVLink/NVSwitch (SXM; the profile's `interconnect`), vLLM's
+#: custom all-reduce and NCCL's P2P/NVLS buffers hold ~1.9 GiB. On PCIe cards (L4, L40S,
+#: A10G, T4, desktop GPUs) custom all-reduce is off beyond 2 GPUs and logs show 0.20-0.36
+#: GiB of non-torch memory in total at TP 2-8 (vLLM PR #14447, issue #13061).
 
 
 def non_torch_bytes(gpu: GpuProfile, tp: int, pp: int, profiler: str = "v1") -> int:
@@ -168,7 +167,7 @@ def non_torch_bytes(gpu: GpuProfile, tp: int, pp: int, profiler: str = "v1") -> 
     if profiler != "legacy":
         return int(NON_TORCH_V1_GIB * GiB)
     base = NON_TORCH_GIB * GiB
-    nccl = NCCL_GIB * GiB if tp * pp > 1 and gpu.id in NVLINK_GPUS else 0
+    nccl = NCCL_GIB * GiB if tp * pp > 1 and gpu.interconnect == "nvlink" else 0
     return int(base + nccl)
 
 

@@ -91,8 +91,12 @@ def _capped(result: SizeResult, facts: ModelFacts, gpu: GpuProfile, base: Engine
                                              max_model_len=length))
 
 
-def _layouts(facts: ModelFacts, gpus_per_node: int, nodes: int) -> list[tuple[int, int]]:
-    """(TP, PP) candidates: TP within a node first, then PP across nodes with a full node of TP."""
+def layouts(facts: ModelFacts, gpus_per_node: int, nodes: int, sliced: bool = False) -> list[tuple[int, int]]:
+    """(TP, PP) candidates: TP within a node first, then PP across nodes with a full node of
+    TP. On MIG or time-sliced pools a replica is one slice: slices of one GPU cannot form a
+    tensor-parallel group."""
+    if sliced:
+        return [(1, 1)]
     tps = [tp for tp in tp_choices(facts) if tp <= gpus_per_node]
     out = [(tp, 1) for tp in tps]
     if tps:
@@ -100,21 +104,32 @@ def _layouts(facts: ModelFacts, gpus_per_node: int, nodes: int) -> list[tuple[in
     return out
 
 
-def _fit_llm(facts, gpu, gpus_per_node, nodes, base: EngineSettings) -> tuple[SizeResult | None, SizeResult | None, str | None]:
+def fit_layout(facts: ModelFacts, gpu: GpuProfile, tp: int, pp: int,
+               base: EngineSettings) -> tuple[SizeResult | None, SizeResult | None, str | None]:
+    """(fitting result, result tried, note) for one layout; without maxModelLen a context
+    that does not fit is capped at the longest power of two the KV cache holds."""
+    result = try_size(facts, gpu, base.replace(tensor_parallel_size=tp, pipeline_parallel_size=pp))
+    if result is None:
+        return None, None, None
+    if result.fits:
+        return result, result, None
+    if base.max_model_len is None:
+        capped = _capped(result, facts, gpu, base)
+        if capped is not None and capped.fits:
+            return capped, result, (f"maxModelLen set to {capped.max_model_len} (the full context "
+                                    f"{facts.max_position_embeddings} does not fit); set maxModelLen to choose")
+    return None, result, None
+
+
+def _fit_llm(facts, gpu, gpus_per_node, nodes, base: EngineSettings,
+             sliced: bool = False) -> tuple[SizeResult | None, SizeResult | None, str | None]:
     """(fitting result, last tried, note) over the layouts in order."""
     last = None
-    for tp, pp in _layouts(facts, gpus_per_node, nodes):
-        result = try_size(facts, gpu, base.replace(tensor_parallel_size=tp, pipeline_parallel_size=pp))
-        if result is None:
-            continue
-        last = result
-        if result.fits:
-            return result, last, None
-        if base.max_model_len is None:
-            capped = _capped(result, facts, gpu, base)
-            if capped is not None and capped.fits:
-                return capped, last, (f"maxModelLen set to {capped.max_model_len} (the full context "
-                                      f"{facts.max_position_embeddings} does not fit); set maxModelLen to choose")
+    for tp, pp in layouts(facts, gpus_per_node, nodes, sliced):
+        fit, tried, note = fit_layout(facts, gpu, tp, pp, base)
+        last = tried or last
+        if fit is not None:
+            return fit, last, note
     return None, last, None
 
 

@@ -171,7 +171,7 @@ class Model(_Model):
     engine: Engine = "auto"
     max_model_len: Annotated[int, Field(ge=16, le=10_000_000)] | None = None
     dtype: Literal["auto", "bfloat16", "float16"] | None = None
-    quantization: Quantization | None = None
+    quantization: Quantization | Literal["auto"] | None = None   # auto: the plan may choose fp8
     model_config_path: str | None = Field(default=None, alias="modelConfig")
     replicas: Annotated[int, Field(ge=0, le=10_000)] | ReplicaRange | None = None
     node_pool: DnsName | None = None

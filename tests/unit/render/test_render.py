@@ -224,7 +224,7 @@ def test_keda_and_service_monitor_options_validate_against_their_crds(tmp_path: 
     assert {"ScaledObject", "ServiceMonitor"} <= kinds and "HorizontalPodAutoscaler" not in kinds
     scaled = by_kind(files, "ScaledObject", "llama-chat")
     trigger = scaled["spec"]["triggers"][0]
-    assert trigger["type"] == "prometheus" and "vllm:num_requests_waiting" in trigger["metadata"]["query"]
+    assert trigger["type"] == "prometheus" and "vllm:num_requests_running" in trigger["metadata"]["query"]
     assert scaled["spec"]["scaleTargetRef"]["name"] == by_kind(files, "Deployment", "llama-chat")["metadata"]["name"]
     assert by_kind(files, "PersistentVolumeClaim", "llama-chat")["spec"]["storageClassName"] == "fast-rwx"
     checked = set()

@@ -1,0 +1,27 @@
+"""Performance model (pure): TTFT, TPOT, latency and throughput of a vLLM replica.
+
+`replica_for(facts, gpu, size_result)` describes one replica's per-token work from the
+sizing core's result; `predict(replica, params, workload)` gives its `Performance` at a
+concurrency or a Poisson request rate. The efficiency factors are data
+(profiles/perf.yaml, `load_params`); docs/performance-model.md has the model and its error.
+"""
+
+from __future__ import annotations
+
+from stackgen.catalog import GpuProfile, ModelFacts
+from stackgen.perf.params import PerfParams, load_params
+from stackgen.perf.serving import Performance, Workload, concurrency_limit, predict
+from stackgen.perf.step import Replica, StepTime, replica, step_time
+
+__all__ = ["PerfParams", "Performance", "Replica", "StepTime", "Workload", "concurrency_limit",
+           "load_params", "predict", "replica", "replica_for", "step_time"]
+
+
+def replica_for(facts: ModelFacts, gpu: GpuProfile, result, params: PerfParams | None = None) -> Replica:
+    """The replica a `SizeResult` describes (its TP, PP, dtype, quantization, KV cache
+    and batching limits) on `gpu`."""
+    kv_bytes = 1 if result.kv_cache_dtype.startswith("fp8") else 2
+    return replica(facts, gpu, tp=result.tensor_parallel_size, pp=result.pipeline_parallel_size,
+                   dtype=result.dtype, quantization=result.quantization, kv_dtype_bytes=kv_bytes,
+                   max_num_batched_tokens=result.max_num_batched_tokens, max_num_seqs=result.max_num_seqs,
+                   kv_cache_tokens=result.kv_cache_tokens, params=params or load_params())
