@@ -57,7 +57,7 @@ def _profile(doc: dict) -> GpuProfile:
         bandwidth_gbs=float(doc["bandwidth_gbs"]), bf16_tflops=float(doc["bf16_tflops"]),
         fp8_tflops=None if doc.get("fp8_tflops") is None else float(doc["fp8_tflops"]),
         mig_profiles=tuple(doc.get("mig_profiles") or ()), product_label=doc["product_label"],
-        provider_labels=MappingProxyType(labels), aliases=tuple(doc.get("aliases") or ()),
+        provider_labels=MappingProxyType(labels), aliases=tuple(str(a) for a in doc.get("aliases") or ()),
         gpu_class=doc["gpu_class"], compute_capability=str(doc.get("compute_capability", "8.0")),
         sources=tuple(doc.get("sources") or ()),
         interconnect=str(doc.get("interconnect") or "pcie"),

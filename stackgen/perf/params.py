@@ -22,15 +22,19 @@ class AllReduce:
 class PerfParams:
     hbm_efficiency: float
     mfu_max: float
-    mfu_half_tokens: float
+    roofline_k: float
     int4_compute_factor: float
     step_overhead_ms: float
     step_overhead_per_seq_us: float
+    layer_overhead_us: float
+    moe_layer_factor: float
+    moe_slice_half: float
     allreduce: Mapping[str, AllReduce]
     inter_node_gbs: float
     inter_node_latency_us: float
     request_overhead_ms: float
     arrival_wait_steps: float
+    lump_sync: float
     target_utilization: float
     p95_over_mean: Mapping[str, float]
     error_band: Mapping[str, float]
@@ -84,6 +88,9 @@ def parse(doc: Any, file: str = "profiles/perf.yaml") -> PerfParams:
         if not 0 < values[name] <= 1:
             raise InputError(f"{name} must be in (0, 1], got {values[name]}", file=file, field=name,
                              fix="a share of the hardware's peak")
+    if values["lump_sync"] > 1:
+        raise InputError(f"lump_sync must be in [0, 1], got {values['lump_sync']}", file=file, field="lump_sync",
+                         fix="the share of a closed loop's prompt grouping that survives (0 to 1)")
     for name, value in values.items():
         if value < 0:
             raise InputError(f"{name} must not be negative", file=file, field=name, fix="a positive number")

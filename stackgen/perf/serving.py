@@ -89,8 +89,14 @@ class _State:
     alone_ttft: float
 
 
-def _steady(r: Replica, p: PerfParams, c: float, w: Workload) -> _State:
-    """Mean TTFT and TPOT with c requests in the engine (closed loop), c >= 1."""
+def _steady(r: Replica, p: PerfParams, c: float, w: Workload, grouped: bool = True) -> _State:
+    """Mean TTFT and TPOT with c requests in the engine (closed loop), c >= 1.
+
+    Prompts that are prefilled in the same step finish in the same step and, in a closed
+    loop, come back together: they arrive in groups of up to max_num_batched_tokens /
+    input tokens, and a share `lump_sync` of that grouping survives the clients' jitter
+    (fitted; 0 would be every prompt on its own). A Poisson stream (`grouped` False)
+    arrives one prompt at a time."""
     inp, out = w.input_tokens, w.output_tokens
     budget = r.max_num_batched_tokens
     chunks = math.ceil(inp / budget)
@@ -98,16 +104,20 @@ def _steady(r: Replica, p: PerfParams, c: float, w: Workload) -> _State:
     overhead = p.request_overhead_ms * 1e-3
     alone = step_time(r, p, decode_seqs=0, decode_context=0, prefill_tokens=min(inp, budget),
                       prefill_context=min(inp, budget) / 2).total * chunks
+    group = 1.0
+    if grouped:
+        group = 1 + p.lump_sync * max(min(c, max(budget // inp, 1)) - 1, 0)
     n = chunks + out - 1 + p.arrival_wait_steps          # steps a request lives
     state = None
     for _ in range(8):
         decoding = c * max(out - 1, 0) / n
         starts = c / n                                     # new prompts per step
-        others = max(c - 1, 0) / n
-        lumpy = starts * chunks < 1
+        lumps = starts / group                             # groups of prompts per step
+        lumpy = lumps * chunks < 1
         room = max(budget - decoding, 1)
         if lumpy:
-            chunk = min(inp, room)
+            chunk = min(group * inp, room)
+            others = max(c - group, 0) / n / group         # other groups' arrivals per step
             share = min(1.0, others * chunks)              # steps a decoding request shares with a prompt
         else:
             chunk = min(starts * inp, room)
@@ -122,7 +132,7 @@ def _steady(r: Replica, p: PerfParams, c: float, w: Workload) -> _State:
         queue_steps = 0.0
         if demand > admitted:                              # prefill-bound: prompts wait for budget
             queue_steps = c * (inp + out - 1) / budget - (chunks + out - 1)
-        own = math.ceil(inp / room) if lumpy else max(chunks, inp / room)
+        own = math.ceil(group * inp / room) if lumpy else max(chunks, inp / room)
         ttft = overhead + (p.arrival_wait_steps + own + max(queue_steps, 0)) * mixed.total
         n_new = chunks + out - 1 + p.arrival_wait_steps + max(queue_steps, 0)
         state = _State(ttft=ttft, tpot=tpot, step=mixed if share >= 0.5 else plain, alone_ttft=overhead + alone)
@@ -149,7 +159,7 @@ def predict(r: Replica, p: PerfParams, w: Workload) -> Performance:
         c = min(wanted, limit)
         saturated = wanted > limit
         queued_wait = 0.0
-    s = _steady(r, p, max(c, 1.0), w)
+    s = _steady(r, p, max(c, 1.0), w, grouped=w.request_rate is None)
     e2e = _e2e(s, w)
     rps = c / e2e if e2e > 0 else 0.0
     if w.request_rate is None and saturated:
@@ -174,21 +184,50 @@ def _poisson(r: Replica, p: PerfParams, w: Workload, limit: int) -> tuple[float,
     together; saturated when even the cap cannot serve lambda."""
     lam = float(w.request_rate or 0.0)
     cap = float(min(limit, w.concurrency or limit))
-    at_cap = _e2e(_steady(r, p, max(cap, 1.0), w), w)
+    at_cap = _e2e(_steady(r, p, max(cap, 1.0), w, grouped=False), w)
     if lam * at_cap > cap:
         return cap, 0.0, True
     lo, hi = 0.0, cap
     for _ in range(40):
         mid = (lo + hi) / 2
-        if lam * _e2e(_steady(r, p, max(mid, 1.0), w), w) > mid:
+        if lam * _e2e(_steady(r, p, max(mid, 1.0), w, grouped=False), w) > mid:
             lo = mid
         else:
             hi = mid
         if hi - lo < 1e-3 * max(hi, 1.0):
             break
     c = hi
-    s = _steady(r, p, max(c, 1.0), w)
+    s = _steady(r, p, max(c, 1.0), w, grouped=False)
     prefill = s.alone_ttft - p.request_overhead_ms * 1e-3
     rho = min(lam * prefill, 0.95)
     wait = rho / (2 * (1 - rho)) * prefill
     return c, wait, False
+
+
+@dataclass(frozen=True)
+class Wave:
+    """One batch of n prompts that arrive together and run to the end (an offline batch, or a
+    benchmark that sends every prompt at once and fits them all in the engine)."""
+
+    ttft_s: float
+    tpot_s: float
+    e2e_s: float
+    output_tokens_per_s: float
+
+
+def wave(r: Replica, p: PerfParams, n: int, w: Workload) -> Wave:
+    """All n prompts are prefilled first, max_num_batched_tokens per step in arrival order,
+    then decode together; mean TTFT is the mean prefill finish, latency the last token."""
+    inp, out = w.input_tokens, w.output_tokens
+    budget = r.max_num_batched_tokens
+    total = n * inp
+    steps = max(1, math.ceil(total / budget))
+    chunk = total / steps
+    prefill_step = step_time(r, p, decode_seqs=0, decode_context=0, prefill_tokens=chunk,
+                             prefill_context=min(inp, budget) / 2).total
+    prefill = steps * prefill_step
+    overhead = p.request_overhead_ms * 1e-3
+    ttft = overhead + prefill * (steps + 1) / (2 * steps)
+    tpot = step_time(r, p, decode_seqs=n, decode_context=inp + out / 2, prefill_tokens=0).total
+    e2e = overhead + prefill + max(out - 1, 0) * tpot
+    return Wave(ttft_s=ttft, tpot_s=tpot, e2e_s=e2e, output_tokens_per_s=n * out / e2e)

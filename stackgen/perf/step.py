@@ -6,7 +6,8 @@ weights (for MoE only the experts the step's tokens route to) and the decoding s
 KV cache from HBM, performs 2 FLOPs per active parameter per token plus attention over
 each token's context, and all-reduces each layer's output across the tensor-parallel
 group twice. The step takes the longer of the memory and the compute time (a roofline),
-plus the all-reduces and a fixed engine overhead. docs/performance-model.md has the
+plus the all-reduces and a fixed engine overhead (near the ridge, where both matter, a
+smooth maximum of the two). docs/performance-model.md has the
 formulas and their sources.
 """
 
@@ -37,7 +38,9 @@ class Replica:
     expert_bytes: float          # one routed expert over the stage's layers, per GPU
     experts: int                 # routed experts per layer (0: dense model)
     topk: int                    # experts per token
-    flops_per_token: float       # 2 x active parameters, per GPU of a stage
+    flops_per_token: float       # 2 x active dense parameters (attention, shared, LM head), per GPU of a stage
+    expert_flops_per_token: float  # 2 x the routed experts' parameters a token uses, per GPU of a stage
+    expert_slice: int            # columns of one expert's MLP on each GPU (intermediate size / TP)
     attn_flops_per_ctx: float    # attention FLOPs per token per context token, per GPU of a stage
     kv_bytes_per_token: float    # KV cache per token, per GPU of a stage
     peak_flops: float            # FLOP/s: fp8 tensor cores for fp8 weights and activations, else 16-bit
@@ -97,14 +100,15 @@ def replica(facts: ModelFacts, gpu: GpuProfile, *, tp: int, pp: int, dtype: str,
         attn = 2 * heads * (2 * facts.kv_lora_rank + facts.qk_rope_head_dim) * stage_layers
     else:
         attn = 4 * heads * max(facts.head_dim, 1) * stage_layers
-    active = dense + (routed * topk / experts if experts else 0)
     int4 = quantization in ("awq", "gptq") or (per < 1 and quantization not in ("fp8",))
     return Replica(
         gpu=gpu, tp=tp, pp=pp, layers=stage_layers, hidden=facts.hidden_size,
         dense_bytes=dense * per * share + lm_head_bytes,
         expert_bytes=(routed / experts * per * share) if experts else 0.0,
         experts=experts, topk=topk,
-        flops_per_token=2 * active * share + 2 * lm_head / tp / pp,
+        flops_per_token=2 * dense * share + 2 * lm_head / tp / pp,
+        expert_flops_per_token=2 * (routed * topk / experts if experts else 0) * share,
+        expert_slice=max((facts.moe_intermediate_size or facts.intermediate_size) // tp, 1) if experts else 0,
         attn_flops_per_ctx=attn,
         kv_bytes_per_token=M.kv_bytes_per_token(facts, tp, pp, kv_dtype_bytes),
         peak_flops=_peak_flops(gpu, quantization),
@@ -121,10 +125,11 @@ class StepTime:
     compute: float
     comm: float
     overhead: float
+    kernels: float = 0.0         # memory and compute together (the roofline of the two)
 
     @property
     def total(self) -> float:
-        return max(self.memory, self.compute) + self.comm + self.overhead
+        return self.kernels + self.comm + self.overhead
 
     @property
     def bound(self) -> str:
@@ -151,9 +156,12 @@ def step_time(r: Replica, params: PerfParams, *, decode_seqs: float, decode_cont
     kv = (d * decode_context + p) * r.kv_bytes_per_token    # read decoding contexts, write new tokens
     read = r.dense_bytes + touched * r.expert_bytes + kv
     memory = read / (r.gpu.bandwidth_gbs * 1e9 * params.hbm_efficiency)
-    flops = tokens * r.flops_per_token + (d * decode_context + p * prefill_context) * r.attn_flops_per_ctx
-    mfu = params.mfu_max * tokens / (tokens + params.mfu_half_tokens) if tokens > 0 else params.mfu_max
-    compute = flops / (r.peak_flops * mfu * r.compute_factor) if flops else 0.0
+    # expert GEMMs split over TP get narrow (Qwen3-235B at TP 8: 192 columns): their
+    # efficiency falls as slice / (slice + moe_slice_half)
+    expert_eff = r.expert_slice / (r.expert_slice + params.moe_slice_half) if r.experts else 1.0
+    flops = tokens * (r.flops_per_token + r.expert_flops_per_token / expert_eff) / r.compute_factor
+    flops += (d * decode_context + p * prefill_context) * r.attn_flops_per_ctx
+    compute = flops / (r.peak_flops * params.mfu_max)
     comm = 0.0
     if r.tp > 1:
         ar = params.allreduce.get(r.gpu.interconnect) or params.allreduce["pcie"]
@@ -164,5 +172,14 @@ def step_time(r: Replica, params: PerfParams, *, decode_seqs: float, decode_cont
     if pp > 1:
         hop = params.inter_node_latency_us * 1e-6 + tokens * r.hidden * ACT_BYTES / (params.inter_node_gbs * 1e9)
     overhead = (params.step_overhead_ms + params.step_overhead_per_seq_us * 1e-3 * decode_seqs) * 1e-3
+    kernels = pp * r.layers * params.layer_overhead_us * 1e-6 * (params.moe_layer_factor if r.experts else 1.0)
     return StepTime(memory=pp * memory, compute=pp * compute, comm=pp * comm + (pp - 1) * hop,
-                    overhead=overhead)
+                    overhead=overhead + kernels, kernels=pp * _roofline(memory, compute, params.roofline_k))
+
+
+def _roofline(memory: float, compute: float, k: float) -> float:
+    """The step's kernel time: the larger of memory and compute time when one dominates,
+    more than either near the ridge where both matter (a smooth maximum of order k)."""
+    if memory <= 0 or compute <= 0:
+        return max(memory, compute)
+    return (memory ** k + compute ** k) ** (1 / k)
