@@ -50,6 +50,7 @@ def _plan_model(model: Model, stack: Stack, orchestration: str, facts: ModelFact
         canary_source=model.canary.source if model.canary and kserve else None,
         canary_percent=model.canary.traffic_percent if model.canary and kserve else None,
         reasons=serving.reasons + placement.reasons + replica_reasons,
+        cold_start=sizing.cold_start.to_json() if sizing.cold_start else None,
         **_performance(model, placement))
 
 

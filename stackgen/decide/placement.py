@@ -14,7 +14,7 @@ from stackgen.catalog import GpuProfile, ModelFacts, resolve_gpu
 from stackgen.decide import search
 from stackgen.decide.tables import CPU_FRAMEWORKS, TIER
 from stackgen.errors import CheckFailed
-from stackgen.sizing import ModelSizing, cold_start_seconds, plan_model
+from stackgen.sizing import ModelSizing, llm_cold_start, plan_model
 from stackgen.spec.models import Model, NodePool, ReplicaRange, Stack
 
 #: GPU assumed when the stack describes no node pools at all.
@@ -161,8 +161,9 @@ def _place_llm(model: Model, stack: Stack, facts: ModelFacts,
     sizing = ModelSizing(
         fits=True, tensor_parallel_size=lay.tp, pipeline_parallel_size=lay.pp, gpus_per_replica=lay.gpus,
         replicas_min=o.replicas, replicas_max=high, weight_bytes=result.weight_bytes_total,
-        cold_start_seconds=cold_start_seconds(result.weight_bytes_total, model.source, "llm"),
-        max_model_len=result.max_model_len, result=result, reasons=tuple(reasons))
+        cold_start_seconds=llm_cold_start(facts, result, model.source).first_seconds,
+        max_model_len=result.max_model_len, result=result, reasons=tuple(reasons),
+        cold_start=llm_cold_start(facts, result, model.source))
     pool = lay.pool
     return Placement(pool, lay.gpu, gpu_resource(pool) if pool else "nvidia.com/gpu", sizing,
                      sizing.reasons, choice)

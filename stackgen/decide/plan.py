@@ -57,6 +57,7 @@ class ModelPlan:
     cost_per_hour: float | None = None
     alternatives: tuple[dict[str, Any], ...] = ()
     autoscale_concurrency: int | None = None    # requests in flight per replica the autoscaler targets
+    cold_start: dict[str, Any] | None = None    # {firstStartSeconds, warmStartSeconds, phases}
 
     @property
     def multi_node(self) -> bool:
@@ -79,6 +80,7 @@ class ModelPlan:
             "quantization": self.quantization,
             "performance": self.performance, "slo": self.slo, "costPerHour": self.cost_per_hour,
             "alternatives": list(self.alternatives),
+            "coldStart": self.cold_start,
             "autoscaling": ({"metric": "requests-in-flight", "targetPerReplica": self.autoscale_concurrency}
                             if self.autoscale_concurrency else None),
         }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from stackgen.sizing.core import SizeResult, size
 from stackgen.sizing.engine import EngineSettings, tp_choices
-from stackgen.sizing.plan import ModelSizing, cold_start_seconds, plan_model
+from stackgen.sizing.plan import ModelSizing, cold_start_seconds, llm_cold_start, plan_model
 from stackgen.sizing.search import fit_hint, smallest_fit, smallest_tp
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "ModelSizing",
     "SizeResult",
     "cold_start_seconds",
+    "llm_cold_start",
     "fit_hint",
     "plan_model",
     "size",

@@ -12,7 +12,8 @@ from stackgen.sizing import memory as M
 from stackgen.sizing.core import SizeResult
 from stackgen.sizing.engine import EngineSettings, compute_dtype, effective_quantization, tp_choices
 from stackgen.sizing.search import fit_hint, try_size
-from stackgen.sizing.tables import storage_table, throughput_table
+from stackgen.sizing.coldstart import ColdStart, cold_start
+from stackgen.sizing.tables import throughput_table
 
 #: Without maxModelLen, a model whose whole context does not fit runs with the longest
 #: power-of-two length its KV cache holds, if at least this long.
@@ -32,16 +33,19 @@ class ModelSizing:
     max_model_len: int | None
     result: SizeResult | None
     reasons: tuple[str, ...]
+    cold_start: ColdStart | None = None
 
 
 def cold_start_seconds(weight_bytes: int, source: str, kind: str) -> float:
-    """Engine start-up + download at the source scheme's bandwidth + load into memory."""
-    table = storage_table()
-    scheme = source.split("://", 1)[0] if "://" in source else "default"
-    download = table["download_gbs"].get(scheme, table["download_gbs"]["default"])
-    startup = table["startup_seconds"].get(kind, table["startup_seconds"]["default"])
-    gb = weight_bytes / 1e9
-    return round(startup + gb / download + gb / table["load_gbs"], 1)
+    """A first start on a new node (sizing/coldstart.py) of a one-GPU replica."""
+    return cold_start(weight_bytes, source, kind).first_seconds
+
+
+def llm_cold_start(facts: ModelFacts, result: SizeResult, source: str) -> ColdStart:
+    """The phases of a start of an LLM replica sized as `result`."""
+    return cold_start(result.weight_bytes_total, source, "llm", weight_bytes_per_gpu=result.weight_bytes_per_gpu,
+                      layers=facts.num_layers, tp=result.tensor_parallel_size, pp=result.pipeline_parallel_size,
+                      moe=bool(facts.num_experts))
 
 
 def replica_rps(facts: ModelFacts | None, gpu: GpuProfile | None, tp: int, pp: int,
@@ -204,8 +208,9 @@ def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_nod
     return ModelSizing(fits=fit is not None, tensor_parallel_size=tp, pipeline_parallel_size=pp,
                        gpus_per_replica=tp * pp, replicas_min=low, replicas_max=high,
                        weight_bytes=chosen.weight_bytes_total,
-                       cold_start_seconds=cold_start_seconds(chosen.weight_bytes_total, source, "llm"),
-                       max_model_len=chosen.max_model_len, result=chosen, reasons=tuple(reasons))
+                       cold_start_seconds=llm_cold_start(facts, chosen, source).first_seconds,
+                       max_model_len=chosen.max_model_len, result=chosen, reasons=tuple(reasons),
+                       cold_start=llm_cold_start(facts, chosen, source))
 
 
 def _llm_on_cpu(facts: ModelFacts, source: str, replicas: int | None) -> ModelSizing:
