@@ -103,7 +103,7 @@ def _workload(input_tokens, output_tokens, concurrency, request_rate):
         raise InputError("--concurrency and --request-rate are alternatives", field="--request-rate",
                          fix="pass one of them: a closed loop of N requests, or Poisson arrivals at R per second")
     for flag, value, high in (("--concurrency", concurrency, 1_000_000), ("--request-rate", request_rate, 1_000_000)):
-        if value is not None and not (0 < value <= high) or value != value:
+        if value is not None and (value != value or not 0 < value <= high):   # NaN, zero, negative, huge
             raise InputError(f"{flag} must be a number above 0 and at most {high:,}, got {value}", field=flag,
                              fix=f"e.g. {flag} 16")
     return Workload(input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+import pytest
 import subprocess
 import sys
 
@@ -60,3 +62,45 @@ def test_cli_default_utilization_is_the_sizing_core_constant():
 
     option = inspect.signature(size).parameters["gpu_memory_utilization"].default
     assert option.default == VLLM_GPU_MEMORY_UTILIZATION
+
+
+def test_performance_flags_add_a_performance_object_with_the_contract_keys():
+    proc = run("--model", "llama-3.1-8b", "--gpu", "h100", "--max-model-len", "8192", "--input-tokens", "1024",
+               "--output-tokens", "256", "--concurrency", "32", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    perf = json.loads(proc.stdout)["performance"]
+    assert set(perf) >= {"concurrency", "ttftMs", "tpotMs", "e2eLatencyMs", "p95LatencyMs", "outputTokensPerS",
+                         "requestsPerS", "saturated", "bound", "errorBand"}
+    assert perf["concurrency"] == 32 and perf["saturated"] is False
+    assert perf["tpotMs"] > perf["hbmFloorTpotMs"] > 4
+    assert perf["e2eLatencyMs"] == pytest.approx(perf["ttftMs"] + 255 * perf["tpotMs"], rel=0.01)
+    low, high = perf["errorBand"]["tpotMs"]
+    assert low < perf["tpotMs"] < high
+
+
+def test_the_effective_concurrency_is_the_one_after_the_kv_cache_cap():
+    proc = run("--model", "llama-3.1-70b", "--gpu", "h100", "--tp", "2", "--max-model-len", "8192",
+               "--input-tokens", "2048", "--output-tokens", "2048", "--concurrency", "1000", "-o", "json")
+    perf = json.loads(proc.stdout)["performance"]
+    assert perf["saturated"] is True and perf["bound"] == "kv-cache" and perf["concurrency"] < 100
+
+
+def test_a_request_rate_gives_the_rate_back_below_saturation_and_text_names_the_bound():
+    proc = run("--model", "llama-3.1-8b", "--gpu", "l4", "--max-model-len", "4096", "--input-tokens", "512",
+               "--output-tokens", "128", "--request-rate", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    assert "0.5 requests/s" in proc.stdout and "bound by" in proc.stdout and "HBM floor" in proc.stdout
+
+
+@pytest.mark.parametrize("args,flag", [
+    (["--input-tokens", "512"], "--output-tokens"),
+    (["--input-tokens", "512", "--output-tokens", "64"], "--concurrency"),
+    (["--input-tokens", "512", "--output-tokens", "64", "--concurrency", "4", "--request-rate", "2"], "--request-rate"),
+    (["--input-tokens", "0", "--output-tokens", "64", "--concurrency", "4"], "--input-tokens"),
+    (["--input-tokens", "512", "--output-tokens", "64", "--concurrency", "-1"], "--concurrency"),
+    (["--input-tokens", "512", "--output-tokens", "64", "--request-rate", "nan"], "--request-rate"),
+])
+def test_incomplete_or_contradictory_performance_flags_exit_2_naming_the_flag(args, flag):
+    proc = run("--model", "llama-3.1-8b", "--gpu", "h100", *args, "-o", "json")
+    assert proc.returncode == 2, proc.stdout
+    assert flag in proc.stderr and "Traceback" not in proc.stderr
