@@ -333,8 +333,9 @@ def _layout_name(o: Option) -> str:
 def _miss(o: Option, model: Model) -> str:
     p, slo = o.perf, model.slo
     if p.saturated:
-        return (f"saturated at {o.replicas} replica(s): {p.limited_by} admits {p.limit} requests per replica"
-                if o.replicas else "saturated")
+        share = model.traffic.peak_rps / max(o.replicas, 1)
+        return (f"saturated: a replica serves at most {p.requests_per_s:.2f} rps ({p.limit} in flight, "
+                f"the {p.limited_by} limit) and {share:.2f} rps arrive")
     parts = []
     if slo.p95_latency_ms is not None and p.p95_e2e_s * 1e3 > slo.p95_latency_ms:
         parts.append(f"p95 latency {p.p95_e2e_s * 1e3:,.0f} ms > {slo.p95_latency_ms:g} ms")

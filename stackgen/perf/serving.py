@@ -194,7 +194,7 @@ def _poisson(r: Replica, p: PerfParams, w: Workload, limit: int) -> tuple[float,
             lo = mid
         else:
             hi = mid
-        if hi - lo < 1e-3 * max(hi, 1.0):
+        if hi - lo < 1e-2 * max(hi, 1.0):   # 1% of the requests in flight
             break
     c = hi
     s = _steady(r, p, max(c, 1.0), w, grouped=False)

@@ -18,6 +18,9 @@ from stackgen.sizing.tables import throughput_table
 #: Without maxModelLen, a model whose whole context does not fit runs with the longest
 #: power-of-two length its KV cache holds, if at least this long.
 MIN_CAPPED_LEN = 4096
+#: Pipeline stages considered: more never shortens a request (each token crosses every
+#: stage) and multiplies the pods of a replica; 8 nodes of 8 GPUs hold any open model.
+MAX_PIPELINE_STAGES = 8
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def layouts(facts: ModelFacts, gpus_per_node: int, nodes: int, sliced: bool = Fa
     tps = [tp for tp in tp_choices(facts) if tp <= gpus_per_node]
     out = [(tp, 1) for tp in tps]
     if tps:
-        out += [(tps[-1], pp) for pp in range(2, nodes + 1) if pp <= facts.num_layers]
+        out += [(tps[-1], pp) for pp in range(2, min(nodes, MAX_PIPELINE_STAGES) + 1) if pp <= facts.num_layers]
     return out
 
 
