@@ -99,6 +99,8 @@ def test_unknown_model_name_is_rejected(llm_server):
 def test_metrics_expose_the_autoscaler_metric(llm_server):
     status, text = http("GET", llm_server.base + "/metrics")
     assert status == 200
+    # the rendered HPA/KEDA scale on requests in flight per replica (profiles/servers/vllm.yaml)
+    assert f'vllm:num_requests_running{{engine="0",model_name="{SERVED}"}}' in text
     assert f'vllm:num_requests_waiting{{engine="0",model_name="{SERVED}"}}' in text
 
 
