@@ -22,8 +22,11 @@ from stackgen.perf.accuracy import evaluate_all, loss, report  # noqa: E402
 
 CASES = ROOT / "tests" / "perf_cases" / "vllm_bench.yaml"
 #: factor -> (low, high): the fit's search range
-FITTED = {"hbm_efficiency": (0.5, 0.95), "mfu_max": (0.3, 0.8), "step_overhead_ms": (0.2, 6.0),
-          "layer_overhead_us": (0.0, 60.0), "request_overhead_ms": (1.0, 60.0), "lump_sync": (0.0, 1.0)}
+FITTED = {"hbm_efficiency": (0.5, 0.95), "mfu_max": (0.3, 0.8), "roofline_k": (1.5, 8.0),
+          "step_overhead_ms": (0.2, 6.0), "step_overhead_per_seq_us": (0.0, 40.0),
+          "layer_overhead_us": (0.0, 60.0), "moe_layer_factor": (1.0, 10.0), "moe_slice_half": (0.0, 2048.0),
+          "moe_hbm_efficiency": (0.2, 1.0), "request_overhead_ms": (1.0, 60.0), "lump_sync": (0.0, 1.0),
+          "allreduce.nvlink.latency_us": (2.0, 60.0)}
 
 
 def fit(cases: Path) -> dict[str, float]:
@@ -33,12 +36,32 @@ def fit(cases: Path) -> dict[str, float]:
         for name, (low, high) in FITTED.items():
             for k in range(21):
                 value = low + (high - low) * k / 20
-                trial = params.replace(**{name: value})
+                trial = _with(params, name, value)
                 score = loss(evaluate_all(cases, trial, "fit")[0])
                 if score < best - 1e-9:
                     best, params = score, trial
     print(f"fit loss (mean squared log error): {best:.4f}")
-    return {name: round(getattr(params, name), 3) for name in FITTED}
+    return {name: round(_get(params, name), 3) for name in FITTED}
+
+
+def _get(params, name: str) -> float:
+    if name.startswith("allreduce."):
+        _, kind, field = name.split(".")
+        return getattr(params.allreduce[kind], field)
+    return getattr(params, name)
+
+
+def _with(params, name: str, value: float):
+    """params with one factor changed (`allreduce.<kind>.<field>` for the all-reduce table)."""
+    if name.startswith("allreduce."):
+        import dataclasses
+        from types import MappingProxyType
+
+        _, kind, field = name.split(".")
+        table = dict(params.allreduce)
+        table[kind] = dataclasses.replace(table[kind], **{field: value})
+        return params.replace(allreduce=MappingProxyType(table))
+    return params.replace(**{name: value})
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ class PerfParams:
     layer_overhead_us: float
     moe_layer_factor: float
     moe_slice_half: float
+    moe_hbm_efficiency: float
     allreduce: Mapping[str, AllReduce]
     inter_node_gbs: float
     inter_node_latency_us: float
@@ -58,7 +59,7 @@ class PerfParams:
 
 
 #: factors that are shares of a peak: strictly between 0 and 1 (1 allowed)
-_SHARES = ("hbm_efficiency", "mfu_max", "int4_compute_factor", "target_utilization")
+_SHARES = ("hbm_efficiency", "mfu_max", "int4_compute_factor", "target_utilization", "moe_hbm_efficiency")
 
 
 def parse(doc: Any, file: str = "profiles/perf.yaml") -> PerfParams:

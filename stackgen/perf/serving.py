@@ -66,7 +66,7 @@ class Performance:
         if band:
             out["errorBand"] = {"ttftMs": spread(ttft, "ttft"), "tpotMs": spread(tpot, "tpot"),
                                 "outputTokensPerS": spread(self.output_tokens_per_s, "throughput"),
-                                "basis": "largest holdout error per metric (docs/performance-model.md)"}
+                                "basis": "80% of published holdout cases fall within this band (docs/performance-model.md)"}
         return out
 
 

@@ -154,8 +154,9 @@ def step_time(r: Replica, params: PerfParams, *, decode_seqs: float, decode_cont
     else:
         touched = 0.0
     kv = (d * decode_context + p) * r.kv_bytes_per_token    # read decoding contexts, write new tokens
-    read = r.dense_bytes + touched * r.expert_bytes + kv
-    memory = read / (r.gpu.bandwidth_gbs * 1e9 * params.hbm_efficiency)
+    bandwidth = r.gpu.bandwidth_gbs * 1e9 * params.hbm_efficiency
+    # routed experts are read by grouped kernels a few tokens per expert: below dense bandwidth
+    memory = (r.dense_bytes + kv) / bandwidth + touched * r.expert_bytes / (bandwidth * params.moe_hbm_efficiency)
     # expert GEMMs split over TP get narrow (Qwen3-235B at TP 8: 192 columns): their
     # efficiency falls as slice / (slice + moe_slice_half)
     expert_eff = r.expert_slice / (r.expert_slice + params.moe_slice_half) if r.experts else 1.0
