@@ -91,7 +91,7 @@ def alternatives_table(plan: Plan) -> Table | None:
         table.add_row(m.name, a["nodePool"] or "-", a["gpu"], f"{a['tensorParallelSize']}x{a['pipelineParallelSize']}",
                       a["quantization"], str(a["replicas"]), str(a["gpus"]),
                       "-" if a["costPerHour"] is None else f"${a['costPerHour']:,.2f}",
-                      _ms(a["ttftMs"]), _ms(a["p95LatencyMs"]), escape(a["why"]))
+                      _ms(a["p95TtftMs"]), _ms(a["p95LatencyMs"]), escape(a["why"]))
     return table
 
 

@@ -62,12 +62,15 @@ def size(
 
         result = with_suggestion(result, fit_hint(facts, gpu_profile, settings))
     data = result.to_json()
-    if workload is not None:
+    if workload is not None and not facts.is_llm:
+        data["notes"].append(f"performance is predicted for LLMs only; {facts.name} is not one ({facts.kind})")
+        data["performance"] = None
+    elif workload is not None:
         data["performance"] = _performance(facts, gpu_profile, result, workload)
     if output == "json":
         typer.echo(json.dumps(data, indent=2))
     else:
-        typer.echo(_text(result, data.get("performance")))
+        typer.echo(_text(result, data.get("performance"), data["notes"]))
     if not result.fits:
         raise CheckFailed(f"{facts.name} does not fit on {result.gpu} with these settings")
 
@@ -111,13 +114,23 @@ def _workload(input_tokens, output_tokens, concurrency, request_rate):
 
 
 def _performance(facts, gpu, result, workload) -> dict | None:
-    """The `performance` object of `size --output json` (None when the model cannot run)."""
-    from stackgen.perf import load_params, predict, replica_for
+    """The `performance` object of `size --output json` (None when the model does not fit);
+    a request longer than max-model-len or the KV cache is exit 2, as vLLM refuses it."""
+    from stackgen.errors import InputError
+    from stackgen.perf import RequestTooLong, load_params, predict, replica_for
 
-    if not facts.is_llm or not result.fits:
+    if not result.fits:
         return None
+    total = workload.input_tokens + workload.output_tokens
+    if result.max_model_len is not None and total > result.max_model_len:
+        raise InputError(f"--input-tokens + --output-tokens ({total:,}) exceed max-model-len "
+                         f"{result.max_model_len:,}: vLLM rejects such requests", field="--input-tokens",
+                         fix="shorten the request or raise --max-model-len")
     params = load_params()
-    return predict(replica_for(facts, gpu, result, params), params, workload).to_json(dict(params.error_band))
+    try:
+        return predict(replica_for(facts, gpu, result, params), params, workload).to_json(dict(params.error_band))
+    except RequestTooLong as err:
+        raise InputError(str(err), field="--input-tokens", fix="shorten the request, add GPUs (--tp) or use an fp8 KV cache") from None
 
 
 def _settings(**values):
@@ -133,7 +146,7 @@ def _settings(**values):
                            for name, message in err.problems]) from None
 
 
-def _text(result, perf: dict | None = None) -> str:
+def _text(result, perf: dict | None = None, notes: list[str] | None = None) -> str:
     data = result.to_json()
     rows = [("model", data["model"]), ("gpu", data["gpu"]),
             ("tensor x pipeline parallel", f"{data['tensorParallelSize']} x {data['pipelineParallelSize']}"),
@@ -157,11 +170,11 @@ def _text(result, perf: dict | None = None) -> str:
                  ("bound by", perf["bound"])]
         width = max(len(k) for k, _ in rows)
         lines = [f"{k:<{width}}  {'-' if v is None else v}" for k, v in rows]
-    lines += [f"note: {n}" for n in data["notes"]]
+    lines += [f"note: {n}" for n in (data["notes"] if notes is None else notes)]
     if perf:
         band = perf.get("errorBand", {})
         lines.append("note: performance is a model (docs/performance-model.md): TTFT "
-                     f"{band.get('ttftMs')}, TPOT {band.get('tpotMs')} ms at its holdout error")
+                     f"{band.get('ttftMs')} ms, TPOT {band.get('tpotMs')} ms (4 in 5 published cases fall in such a band)")
     if data["kvCacheTokens"] is not None:
         lines.append("note: a warm start; with an empty torch.compile cache vLLM charges the compile's "
                      "scratch to the KV budget (about 1 GiB per GPU on an 8B model, docs/sizing.md)")

@@ -33,10 +33,15 @@ class Placement:
 
 
 def pool_gpu(pool: NodePool) -> GpuProfile | None:
-    """The GPU a pod on this pool gets: the catalog GPU, or its MIG slice."""
+    """The GPU a pod on this pool gets: the catalog GPU, its MIG slice, or its share of a
+    time-sliced GPU (time-slicing isolates no memory: each of the replicas that share a GPU
+    may use 1/timeSlicing of it, and render budgets vLLM's memory fraction accordingly)."""
     if not pool.is_gpu:
         return None
     gpu = resolve_gpu(pool.gpu)
+    if pool.time_slicing and not pool.mig:
+        memory = gpu.memory_bytes // pool.time_slicing
+        return dataclasses.replace(gpu, memory_bytes=memory, memory_gib=round(memory / GIB, 2), mig_profiles=())
     if not pool.mig:
         return gpu
     slice_gb = int(pool.mig.split(".")[1].removesuffix("gb"))
@@ -82,7 +87,7 @@ def _size_on(model: Model, facts: ModelFacts | None, pool: NodePool | None,
         max_model_len=model.max_model_len, dtype=model.dtype,
         quantization=None if model.quantization == "auto" else model.quantization,
         replicas=model.replicas if isinstance(model.replicas, int) else None,
-        gpu_memory_utilization=util)
+        gpu_memory_utilization=util, sliced=bool(pool and (pool.mig or pool.time_slicing)))
 
 
 def place(model: Model, framework: str | None, stack: Stack, facts: ModelFacts | None) -> Placement:
@@ -110,7 +115,7 @@ def place(model: Model, framework: str | None, stack: Stack, facts: ModelFacts |
         if sizing.fits:
             return Placement(pool, gpu, gpu_resource(pool), sizing,
                              _pool_reasons(model, pool, gpu, tier, sizing))
-        tried.append(f"{pool.name} ({gpu.id if gpu else 'CPU'}): "
+        tried.append(f"{pool.name} ({f'{gpu.id}, {gpu.memory_gib:g} GiB a pod' if gpu else 'CPU'}): "
                      + ("; ".join(sizing.reasons[-2:]) or "does not fit"))
     raise CheckFailed(
         f"model {model.name!r} fits on no node pool. Tried: " + " | ".join(tried)
@@ -134,9 +139,13 @@ def _pool_reasons(model: Model, pool: NodePool, gpu: GpuProfile | None, tier: st
 
 
 def _explicit_replicas(model: Model) -> int | None:
+    """Replicas the stack file fixes, as the search judges them: the most the stack allows
+    at peak (a range's max; `replicas: 0`, a model kept off, is judged as one replica)."""
     if isinstance(model.replicas, ReplicaRange):
-        return model.replicas.max or None
-    return model.replicas or None
+        return max(model.replicas.max, 1)
+    if isinstance(model.replicas, int):
+        return max(model.replicas, 1)
+    return None
 
 
 def _place_llm(model: Model, stack: Stack, facts: ModelFacts,

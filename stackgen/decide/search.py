@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from stackgen import capacity
 from stackgen.catalog import GpuProfile, ModelFacts
-from stackgen.perf import Performance, PerfParams, Replica, Workload, load_params, predict, replica_for
+from stackgen.perf import (Performance, PerfParams, Replica, Workload, concurrency_limit, load_params, predict,
+                           replica_for)
 from stackgen.sizing.engine import EngineSettings
 from stackgen.sizing.plan import fit_layout, layouts
 from stackgen.sizing.tables import price_table, throughput_table
@@ -26,6 +27,8 @@ from stackgen.spec.models import Model, NodePool
 
 #: alternatives listed in the plan beside the chosen layout
 ALTERNATIVES = 5
+#: replicas a pool of 0 nodes (scaled from zero by the cluster autoscaler) is taken to hold
+UNCAPPED_REPLICAS = 64
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class Option:
                 "quantization": lay.result.quantization, "replicas": self.replicas,
                 "gpus": self.replicas * lay.gpus,
                 "costPerHour": None if self.cost is None else round(self.cost, 2),
-                "ttftMs": round(self.perf.p95_ttft_s * 1e3, 1),
+                "ttftMs": round(self.perf.ttft_s * 1e3, 1), "p95TtftMs": round(self.perf.p95_ttft_s * 1e3, 1),
                 "p95LatencyMs": round(self.perf.p95_e2e_s * 1e3, 1),
                 "outputTokensPerSPerGpu": round(self.saturated_tokens_per_s / max(lay.gpus, 1), 1),
                 "sloMet": self.slo_met, "why": self.why}
@@ -111,15 +114,20 @@ def unit_price(pool: NodePool | None, gpu_id: str, provider: str) -> float | Non
 
 def _perf_gpu(gpu: GpuProfile, pool: NodePool | None) -> GpuProfile:
     """The share of the GPU one replica's work gets: a MIG instance has its compute and
-    memory slices; a time-sliced GPU is shared by its replicas when all are busy."""
+    memory slices; a time-sliced GPU is shared by its replicas when all are busy (at peak)."""
     if pool is None:
         return gpu
     if pool.mig:
+        from stackgen.catalog import resolve_gpu
+
+        whole = resolve_gpu(pool.gpu)
+        full_gb = max((capacity._parse_profile(p)[1] for p in whole.mig_profiles
+                       if p.startswith(f"{capacity.MIG_COMPUTE_SLICES}g.")), default=whole.memory_bytes / 1e9)
         g, mem = capacity._parse_profile(pool.mig)
         compute = g / capacity.MIG_COMPUTE_SLICES
-        bandwidth = min(1.0, round(mem * capacity.MIG_MEMORY_SLICES / (gpu.memory_bytes / 1e9 or 1)) /
-                        capacity.MIG_MEMORY_SLICES)
-        return dataclasses.replace(gpu, bandwidth_gbs=gpu.bandwidth_gbs * max(bandwidth, 1 / 8),
+        slices = max(1, round(mem * capacity.MIG_MEMORY_SLICES / full_gb))
+        bandwidth = min(1.0, slices / capacity.MIG_MEMORY_SLICES)
+        return dataclasses.replace(gpu, bandwidth_gbs=gpu.bandwidth_gbs * bandwidth,
                                    bf16_tflops=gpu.bf16_tflops * compute,
                                    fp8_tflops=gpu.fp8_tflops * compute if gpu.fp8_tflops else None)
     if pool.time_slicing:
@@ -157,7 +165,7 @@ def candidate_layouts(model: Model, facts: ModelFacts, pool: NodePool | None, gp
     for quant in _quantizations(model, facts, gpu):
         base = EngineSettings(max_model_len=model.max_model_len, dtype=model.dtype or "auto",
                               quantization=quant, gpu_memory_utilization=util)
-        for tp, pp in layouts(facts, gpus_per_node, nodes, sliced):
+        for tp, pp in layouts(facts, gpus_per_node, max(nodes, 1), sliced):
             fit, tried, note = fit_layout(facts, gpu, tp, pp, base)
             if fit is None:
                 if tried is not None:
@@ -165,10 +173,20 @@ def candidate_layouts(model: Model, facts: ModelFacts, pool: NodePool | None, gp
                                   + f": {'; '.join(tried.notes) or 'does not fit'}")
                 continue
             units = 1 if sliced else tp
-            cap = capacity.replicas_that_fit(nodes, units_node, units, pods_per_replica=pp)
+            if nodes > 0:
+                cap = capacity.replicas_that_fit(nodes, units_node, units, pods_per_replica=pp)
+            else:   # a pool that scales from zero nodes: its size is the autoscaler's
+                cap = UNCAPPED_REPLICAS
             if cap < 1:
                 continue
+            t = model.traffic
+            total = t.avg_input_tokens + t.avg_output_tokens
             rep = replica_for(facts, perf_gpu, fit, params)
+            if (fit.max_model_len and total > fit.max_model_len) or \
+                    concurrency_limit(rep, Workload(t.avg_input_tokens, t.avg_output_tokens))[0] < 1:
+                misses.append(f"TP {tp} x PP {pp}: a {total:,}-token request does not fit "
+                              f"(max-model-len {fit.max_model_len:,}, {fit.kv_cache_tokens:,} KV tokens)")
+                continue
             out.append(Layout(pool=pool, gpu=gpu, result=fit, note=note, replica=rep,
                               units_per_replica=units * pp, capacity=cap, unit_price=price))
     return out, misses
@@ -289,13 +307,20 @@ def choose(model: Model, layouts_by_pool: list[list[Layout]], params: PerfParams
                   compared=len(options))
 
 
+#: The autoscaler's target stays below what a replica can run at once (max-num-seqs or the
+#: KV cache): requests in flight never exceed that cap, so a target at it would never scale.
+AUTOSCALE_HEADROOM = 0.8
+
+
 def _autoscale_target(o: Option, model: Model, params: PerfParams, has_slo: bool) -> int:
     """Requests in flight per replica the autoscaler keeps: with an SLO the most that still
-    meet it (closed loop); without one what a replica runs at its share of the peak."""
+    meet it (closed loop); without one what a replica runs at its share of the peak; never
+    above AUTOSCALE_HEADROOM of the replica's concurrency limit."""
     lay, t = o.layout, model.traffic
     limit = max(1, min(lay.replica.max_num_seqs, o.perf.limit))
+    ceiling = max(1, math.floor(limit * AUTOSCALE_HEADROOM))
     if not has_slo:
-        return max(1, math.ceil(o.perf.concurrency))
+        return max(1, min(ceiling, math.ceil(o.perf.concurrency)))
 
     def meets(c: int) -> bool:
         p = predict(lay.replica, params, Workload(t.avg_input_tokens, t.avg_output_tokens, concurrency=c))
@@ -308,7 +333,7 @@ def _autoscale_target(o: Option, model: Model, params: PerfParams, has_slo: bool
 
     if not meets(1):
         return 1
-    lo, hi = 1, limit
+    lo, hi = 1, ceiling
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if meets(mid):
@@ -375,7 +400,8 @@ def _reasons(o: Option, model: Model, has_slo: bool, unmet: bool, target: int) -
            f"{p.concurrency:.1f} requests in flight per replica, bound by {p.bound} "
            "(docs/performance-model.md)",
            f"autoscaling target: {target} requests in flight per replica"
-           + (" (the most that meet the SLO)" if has_slo else " (its share of the peak)")]
+           + (" (the most that meet the SLO" if has_slo else " (its share of the peak")
+           + f", at most {AUTOSCALE_HEADROOM:.0%} of the {min(o.layout.replica.max_num_seqs, p.limit)} a replica admits)"]
     if o.short and o.needed:
         out.append(f"the pool holds {o.replicas} replica(s) of this layout but about {o.needed} are needed for "
                    f"{t.peak_rps:g} rps: add nodes or GPUs")

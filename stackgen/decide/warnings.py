@@ -55,12 +55,14 @@ def slo_unmet(stack, orchestration, models):
                        + (f" x PP {m.pipeline_parallel_size}" if m.pipeline_parallel_size > 1 else "")
                        + f" on {m.node_pool or m.gpu}")
             perf = m.performance or {}
+            terms = [f"{what} {m.slo[key]:g} ms" for what, key in (("p95 latency", "p95LatencyMs"), ("p95 TTFT", "ttftMs"))
+                     if m.slo[key] is not None]
             yield PlanWarning(
                 "slo-unmet",
-                f"no layout meets {m.name}'s SLO (p95 latency {m.slo['p95LatencyMs']} ms, TTFT "
-                f"{m.slo['ttftMs']} ms) at its peak; the closest is {closest}: p95 latency "
-                f"{perf.get('p95LatencyMs')} ms, p95 TTFT {perf.get('p95TtftMs')} ms. Add GPUs or nodes, "
-                "allow fp8 (quantization: auto), shorten the outputs, or relax the SLO",
+                f"no layout meets {m.name}'s SLO ({', '.join(terms)}) at its peak; the closest is {closest}: "
+                f"p95 latency {perf.get('p95LatencyMs', 0):,.0f} ms, p95 TTFT {perf.get('p95TtftMs', 0):,.0f} ms"
+                f"{' (saturated)' if perf.get('saturated') else ''}. Add GPUs or nodes, allow fp8 "
+                "(quantization: auto), shorten the outputs, or relax the SLO",
                 (m.name,))
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from stackgen.catalog import GpuProfile, ModelFacts
 from stackgen.perf.params import PerfParams, load_params
-from stackgen.perf.serving import Performance, Workload, concurrency_limit, predict
+from stackgen.perf.serving import Performance, RequestTooLong, Workload, concurrency_limit, predict
 from stackgen.perf.step import Replica, StepTime, replica, step_time
 
-__all__ = ["PerfParams", "Performance", "Replica", "StepTime", "Workload", "concurrency_limit",
+__all__ = ["PerfParams", "Performance", "Replica", "RequestTooLong", "StepTime", "Workload", "concurrency_limit",
            "load_params", "predict", "replica", "replica_for", "step_time"]
 
 

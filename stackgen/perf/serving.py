@@ -24,6 +24,10 @@ from stackgen.perf.step import Replica, StepTime, step_time
 BLOCK = 16
 
 
+class RequestTooLong(ValueError):
+    """One request of the workload does not fit in the replica's KV cache."""
+
+
 @dataclass(frozen=True)
 class Workload:
     input_tokens: int
@@ -75,7 +79,7 @@ def concurrency_limit(r: Replica, w: Workload) -> tuple[int, str]:
     limit, why = r.max_num_seqs, "max-num-seqs"
     if r.kv_cache_tokens is not None:
         blocks = math.ceil((w.input_tokens + w.output_tokens) / BLOCK)
-        fits = max(r.kv_cache_tokens // (blocks * BLOCK), 1)
+        fits = r.kv_cache_tokens // (blocks * BLOCK)
         if fits < limit:
             limit, why = fits, "kv-cache"
     return limit, why
@@ -113,13 +117,14 @@ def _steady(r: Replica, p: PerfParams, c: float, w: Workload, grouped: bool = Tr
         decoding = c * max(out - 1, 0) / n
         starts = c / n                                     # new prompts per step
         lumps = starts / group                             # groups of prompts per step
-        lumpy = lumps * chunks < 1
         room = max(budget - decoding, 1)
-        if lumpy:
-            chunk = min(group * inp, room)
+        lump_steps = max(1, math.ceil(group * inp / room))  # steps one group's prompts take
+        lumpy = lumps * lump_steps < 1
+        if lumpy:                                          # a share of the steps carry a group
+            chunk = group * inp / lump_steps
             others = max(c - group, 0) / n / group         # other groups' arrivals per step
-            share = min(1.0, others * chunks)              # steps a decoding request shares with a prompt
-        else:
+            share = min(1.0, others * lump_steps)          # steps a decoding request shares with a prompt
+        else:                                              # every step carries prompt tokens
             chunk = min(starts * inp, room)
             share = 1.0
         plain = step_time(r, p, decode_seqs=decoding, decode_context=ctx, prefill_tokens=0)
@@ -132,7 +137,7 @@ def _steady(r: Replica, p: PerfParams, c: float, w: Workload, grouped: bool = Tr
         queue_steps = 0.0
         if demand > admitted:                              # prefill-bound: prompts wait for budget
             queue_steps = c * (inp + out - 1) / budget - (chunks + out - 1)
-        own = math.ceil(group * inp / room) if lumpy else max(chunks, inp / room)
+        own = lump_steps if lumpy else max(chunks, inp / room)
         ttft = overhead + (p.arrival_wait_steps + own + max(queue_steps, 0)) * mixed.total
         n_new = chunks + out - 1 + p.arrival_wait_steps + max(queue_steps, 0)
         state = _State(ttft=ttft, tpot=tpot, step=mixed if share >= 0.5 else plain, alone_ttft=overhead + alone)
@@ -152,6 +157,9 @@ def predict(r: Replica, p: PerfParams, w: Workload) -> Performance:
     if w.input_tokens < 1 or w.output_tokens < 1:
         raise ValueError("input and output tokens must be at least 1")
     limit, limited_by = concurrency_limit(r, w)
+    if limit < 1:
+        raise RequestTooLong(f"a request of {w.input_tokens + w.output_tokens:,} tokens does not fit in the "
+                             f"KV cache ({r.kv_cache_tokens:,} tokens)")
     if w.request_rate is not None:
         c, queued_wait, saturated = _poisson(r, p, w, limit)
     else:

@@ -56,6 +56,17 @@ class ModelCtx:
         return pod_placement(pool, self.stack.spec.cluster.provider)
 
     @property
+    def gpu_memory_utilization(self) -> float:
+        """vLLM's memory fraction for this model: the stack's, divided among the replicas
+        that share a time-sliced GPU (time-slicing isolates no memory; the plan sized each
+        replica for its share)."""
+        util = self.stack.spec.render.gpu_memory_utilization
+        pool = self.stack.pool(self.m.node_pool) if self.m.node_pool else None
+        if pool is not None and pool.time_slicing and not pool.mig:
+            return round(util / pool.time_slicing, 4)
+        return util
+
+    @property
     def runtime_image(self) -> str:
         return self.stack.spec.images.runtime or RUNTIME_IMAGE
 

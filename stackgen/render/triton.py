@@ -49,7 +49,7 @@ def model_json(ctx: ModelCtx) -> str:
     m = ctx.m
     source = m.source.removeprefix("hf://") if m.source.startswith("hf://") else f"{REPO}/{m.name}/1"
     args: dict[str, Any] = {"model": source, "tensor_parallel_size": m.tensor_parallel_size,
-                            "gpu_memory_utilization": ctx.stack.spec.render.gpu_memory_utilization,
+                            "gpu_memory_utilization": ctx.gpu_memory_utilization,
                             "disable_log_requests": True}
     if m.max_model_len:
         args["max_model_len"] = m.max_model_len

@@ -28,7 +28,7 @@ def engine_settings(ctx: ModelCtx, *, model: str | None = None, port: int | None
         tensor_parallel_size=m.tensor_parallel_size, pipeline_parallel_size=m.pipeline_parallel_size,
         nodes=m.pipeline_parallel_size if m.multi_node else 1,
         max_model_len=m.max_model_len,
-        gpu_memory_utilization=ctx.stack.spec.render.gpu_memory_utilization,
+        gpu_memory_utilization=ctx.gpu_memory_utilization,
         dtype=m.dtype or "auto", quantization=m.quantization or "none", port=port,
         model_cache_dir=cache_dir, shutdown_grace_period_seconds=30,
         extra_args=["--distributed-executor-backend", "ray"] if m.multi_node else [])

@@ -53,6 +53,13 @@ def _check_llm(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings) -> 
     if s.max_model_len and limit and s.max_model_len > limit:
         raise _bad("max-model-len", f"{s.max_model_len} exceeds the model's max_position_embeddings ({limit})",
                    f"pass --max-model-len {limit} or less")
+    if gpu is not None:
+        tokens, seqs = batching_defaults(gpu, s)
+        if tokens < seqs:   # vLLM's SchedulerConfig refuses it
+            which = "max-num-batched-tokens" if s.max_num_batched_tokens else "max-num-seqs"
+            raise _bad(which, f"max-num-batched-tokens ({tokens}) is smaller than max-num-seqs ({seqs}): "
+                       "vLLM refuses to start", f"raise --max-num-batched-tokens to {seqs} or more, or lower "
+                       "--max-num-seqs")
     if gpu is not None and s.dtype == "bfloat16" and not gpu.supports_bf16:
         raise _bad("dtype", f"{gpu.id} (compute capability {gpu.compute_capability}) has no bfloat16",
                    "pass --dtype float16")

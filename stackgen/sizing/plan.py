@@ -171,12 +171,13 @@ def _non_llm(facts: ModelFacts, gpu: GpuProfile | None, *, gpus_per_node: int, n
 
 
 def _llm_reasons(result: SizeResult, rps: float, note: str | None) -> list[str]:
+    """What the memory model found (the performance model's figures come from the layout
+    search, decide/search.py, when the model fits)."""
     out = [f"tensor parallel {result.tensor_parallel_size} x pipeline {result.pipeline_parallel_size}: "
            f"{result.weight_bytes_per_gpu / 2**30:.1f} GiB weights and "
            f"{result.kv_cache_bytes_per_gpu / 2**30:.1f} GiB KV cache per GPU, "
            f"{result.kv_cache_tokens:,} KV tokens, {result.max_concurrency:.1f} concurrent "
-           f"{result.max_model_len:,}-token requests",
-           f"about {rps:.2f} rps per replica at the stated token counts (profiles/throughput.yaml)"]
+           f"{result.max_model_len:,}-token requests"]
     return out + ([note] if note else [])
 
 
@@ -184,7 +185,7 @@ def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_nod
                peak_rps: float, avg_input_tokens: int, avg_output_tokens: int, source: str,
                max_model_len: int | None = None, dtype: str | None = None, quantization: str | None = None,
                replicas: int | None = None,
-               gpu_memory_utilization: float = RENDER_GPU_MEMORY_UTILIZATION) -> ModelSizing:
+               gpu_memory_utilization: float = RENDER_GPU_MEMORY_UTILIZATION, sliced: bool = False) -> ModelSizing:
     """Size one model of a stack on its node pool (gpu None: a CPU pool), at the
     `--gpu-memory-utilization` the stack renders (the stack file's default is 0.9)."""
     base = EngineSettings(max_model_len=max_model_len, dtype=dtype or "auto", quantization=quantization or "none",
@@ -196,18 +197,20 @@ def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_nod
                         source=source, replicas=replicas, base=base)
     if gpu is None:
         return _llm_on_cpu(facts, source, replicas)
-    fit, last, note = _fit_llm(facts, gpu, gpus_per_node, nodes, base)
+    fit, last, note = _fit_llm(facts, gpu, gpus_per_node, nodes, base, sliced)
     chosen = fit or last
     if chosen is None:
         return _llm_on_cpu(facts, source, replicas)
     tp, pp = chosen.tensor_parallel_size, chosen.pipeline_parallel_size
     rps = replica_rps(facts, gpu, tp, pp, avg_input_tokens, avg_output_tokens)
-    capacity = replicas_that_fit(nodes, gpus_per_node, tp, pods_per_replica=pp)  # a TP group per node
+    capacity = replicas_that_fit(nodes, gpus_per_node, 1 if sliced else tp, pods_per_replica=pp)  # a TP group per node
     low, high, cap_note = _replicas(rps, peak_rps, capacity, replicas)
     reasons = _llm_reasons(chosen, rps, note) + ([cap_note] if cap_note else [])
     if fit is None:
-        reasons.insert(0, f"{facts.name} does not fit on this pool ({nodes} x {gpus_per_node} {gpu.id}); "
-                       + fit_hint(facts, gpu, base.replace(tensor_parallel_size=tp)))
+        hint = ("a slice holds one replica (slices form no tensor-parallel group): use a larger MIG "
+                "profile, fewer time-slicing replicas or whole GPUs" if sliced
+                else fit_hint(facts, gpu, base.replace(tensor_parallel_size=tp)))
+        reasons.insert(0, f"{facts.name} does not fit on this pool ({nodes} x {gpus_per_node} {gpu.id}); " + hint)
     return ModelSizing(fits=fit is not None, tensor_parallel_size=tp, pipeline_parallel_size=pp,
                        gpus_per_replica=tp * pp, replicas_min=low, replicas_max=high,
                        weight_bytes=chosen.weight_bytes_total,

@@ -81,6 +81,12 @@ def _models(stack: Stack, base_dir: Path) -> list[Problem]:
             out.append(Problem(loc + ("framework",), "framework applies to non-LLM models only",
                                "remove framework (LLMs are served by vLLM from HF weights)"))
         out += _engine(stack, model, loc)
+        total = model.traffic.avg_input_tokens + model.traffic.avg_output_tokens
+        if model.is_llm and model.max_model_len and total > model.max_model_len:
+            out.append(Problem(loc + ("traffic", "avgInputTokens"),
+                               f"a request of avgInputTokens + avgOutputTokens = {total} tokens is longer than "
+                               f"maxModelLen {model.max_model_len}: vLLM rejects it",
+                               f"raise maxModelLen to {total} or more, or shorten the requests"))
         if model.model_config_path and not _config_exists(base_dir, model.model_config_path):
             out.append(Problem(loc + ("modelConfig",), f"{model.model_config_path!r} not found "
                                f"(relative paths are read from {base_dir})",

@@ -286,11 +286,18 @@ def test_kserve_rendered_runtime_and_settings_start_the_same_engine(tmp_path):
     model = model_folder(tmp_path / "mnt-models")
     args = [a.replace("{{.Name}}", "assistant").replace("/mnt/models", str(model))
             for a in runtime["spec"]["containers"][0]["args"]]
-    out = dry_run(*args, CUDA_VISIBLE_DEVICES="0", **env)
+    settings = json.loads(env["STACKGEN_ENGINE_SETTINGS"])
+    tp = settings["tensorParallelSize"]
+    # the predictor asks for the GPUs its settings use, and the runtime starts with them
+    gpus = isvc["spec"]["predictor"]["model"]["resources"]["limits"]["nvidia.com/gpu"]
+    assert int(gpus) == tp
+    out = dry_run(*args, CUDA_VISIBLE_DEVICES=",".join(map(str, range(tp))), **env)
     argv = out["argv"]
     assert flag(argv, "--served-model-name") == "assistant" and flag(argv, "--port") == "8080"
-    assert flag(argv, "--max-model-len") == "16384"   # the plan's cap, not vLLM's default
-    assert flag(argv, "--tensor-parallel-size") == "1"
+    assert flag(argv, "--max-model-len") == str(settings["maxModelLen"])   # the plan's, not vLLM's default
+    assert flag(argv, "--tensor-parallel-size") == str(tp)
+    if tp > 1:   # fewer GPUs than the settings use: refused before vLLM starts
+        assert run_cli(args, CUDA_VISIBLE_DEVICES="0", **env).returncode == 2
 
 
 def test_compile_cache_goes_to_the_model_cache_unless_set(tmp_path):
