@@ -69,35 +69,69 @@ INTERCONNECTS = ("nvlink", "xgmi", "pcie")
 REQUIRED = ("id", "name", "memory_bytes", "bandwidth_gbs", "bf16_tflops", "product_label", "gpu_class")
 
 
-def _checked(path) -> GpuProfile:
-    """A GPU profile file, or InputError naming the file and the field that is wrong."""
+#: numeric keys and what they must be
+_NUMBERS = {"memory_bytes": "a positive number of bytes (the CUDA runtime's total)",
+            "bandwidth_gbs": "a positive number (GB/s of HBM or GDDR bandwidth)",
+            "bf16_tflops": "a positive number (dense bf16 TFLOPS)",
+            "fp8_tflops": "a positive number (dense fp8 TFLOPS) or null without fp8 tensor cores",
+            "interconnect_gbs": "a positive number (GB/s per GPU, one direction)"}
+
+
+def _validated(doc, file: str, line_of=lambda key: None, stem: str | None = None) -> GpuProfile:
+    """A GPU profile document, or InputError naming the file, the line and the key."""
     from stackgen.errors import InputError
 
-    doc = read_data(path)
+    def bad(message: str, key: str | None, fix: str) -> InputError:
+        return InputError(message, file=file, line=line_of(key) if key else line_of(None), field=key, fix=fix)
+
     if not isinstance(doc, dict):
-        raise InputError("a GPU profile must be a YAML mapping", file=str(path))
+        raise bad("a GPU profile must be a YAML mapping", None, "see profiles/gpus/h100-80gb.yaml")
     for key in REQUIRED:
         if doc.get(key) in (None, ""):
-            raise InputError(f"required key {key!r} is missing", file=str(path), field=key,
-                             fix="see profiles/gpus/h100-80gb.yaml for every key")
+            raise bad(f"required key {key!r} is missing", key, "see profiles/gpus/h100-80gb.yaml for every key")
+    for key, what in _NUMBERS.items():
+        value = doc.get(key)
+        if value is None and key in ("fp8_tflops", "interconnect_gbs"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise bad(f"{key} is {value!r}", key, f"give {what}")
+    for key in ("aliases", "mig_profiles", "sources"):
+        if doc.get(key) is not None and not isinstance(doc.get(key), list):
+            raise bad(f"{key} must be a list", key, f"write {key}: [a, b]")
+    if doc.get("provider_labels") is not None and not isinstance(doc.get("provider_labels"), dict):
+        raise bad("provider_labels must be a mapping of provider to node labels", "provider_labels",
+                  "write provider_labels: {gke: {cloud.google.com/gke-accelerator: ...}}")
     try:
         gpu = _profile(doc)
     except (TypeError, ValueError, AttributeError) as err:
-        raise InputError(f"a value has the wrong type: {err}", file=str(path),
-                         fix="numbers for memory_bytes, bandwidth_gbs and *_tflops; lists for "
-                             "aliases and mig_profiles; a mapping for provider_labels") from None
+        raise bad(f"a value has the wrong type: {err}", None,
+                  "numbers for memory_bytes, bandwidth_gbs and *_tflops; lists for aliases and "
+                  "mig_profiles; a mapping for provider_labels") from None
     if gpu.interconnect not in INTERCONNECTS:
-        raise InputError(f"interconnect {gpu.interconnect!r} is not one of {', '.join(INTERCONNECTS)}",
-                         file=str(path), field="interconnect",
-                         fix="nvlink for SXM boards with NVLink/NVSwitch, xgmi for AMD Infinity "
-                             "Fabric, pcie otherwise")
-    if gpu.interconnect_gbs <= 0:
-        raise InputError("interconnect_gbs must be a positive number (GB/s per GPU, one direction)",
-                         file=str(path), field="interconnect_gbs", fix="e.g. 450 for NVLink 4, 32 for PCIe Gen4 x16")
-    if gpu.id != path.stem:
-        raise InputError(f"id {gpu.id!r} is not the file's name", file=str(path), field="id",
-                         fix=f"name the file {gpu.id}.yaml")
+        raise bad(f"interconnect {gpu.interconnect!r} is not one of {', '.join(INTERCONNECTS)}", "interconnect",
+                  "nvlink for SXM boards with NVLink/NVSwitch, xgmi for AMD Infinity Fabric, pcie otherwise")
+    if stem is not None and gpu.id != stem:
+        raise bad(f"id {gpu.id!r} is not the file's name", "id", f"name the file {gpu.id}.yaml")
     return gpu
+
+
+def _checked(path) -> GpuProfile:
+    """A catalog GPU profile file (its id must be its file name)."""
+    return _validated(read_data(path), str(path), stem=path.stem)
+
+
+def load_gpu_file(path: str) -> GpuProfile:
+    """A user's GPU profile (`stackgen size --gpu PATH`), in the catalog's schema
+    (docs/extending.md); errors name the file, the line and the key."""
+    from stackgen.spec.yamlio import field_line
+    from stackgen.yamlio import YamlError, read_roundtrip
+
+    try:
+        doc = read_roundtrip(path)
+    except YamlError as err:
+        raise err.input_error("pass a GPU id, or the path to a GPU profile YAML file (docs/extending.md)",
+                              file=str(path)) from None
+    return _validated(doc, str(path), lambda key: field_line(doc, (key,) if key else ()))
 
 
 @cache

@@ -9,7 +9,8 @@ from stackgen.cli.options import output_format
 
 def size(
     model: str = typer.Option(..., "--model", help="Catalog name, HF id, or path to a config.json (or its folder)."),
-    gpu: str = typer.Option(..., "--gpu", help="GPU id or alias, e.g. h100-80gb, H100, l4."),
+    gpu: str = typer.Option(..., "--gpu", help="GPU id or alias (h100-80gb, H100, l4), or the path to a GPU "
+                                             "profile YAML file (docs/extending.md)."),
     tp: int = typer.Option(1, "--tp", help="Tensor parallel size."),
     pp: int = typer.Option(1, "--pp", help="Pipeline parallel size."),
     gpu_memory_utilization: float = typer.Option(
@@ -31,6 +32,9 @@ def size(
                                       rich_help_panel="Performance"),
     request_rate: float = typer.Option(None, "--request-rate", help="Poisson arrivals per second on one replica.",
                                        rich_help_panel="Performance"),
+    vllm_version: str = typer.Option(None, "--vllm-version", metavar="X.Y[.Z]",
+                                     help="The vLLM release you run: size with its memory accounting (0.2 to 0.32; "
+                                          "default 0.32, the reference runtime's)."),
     output: str = output_format("size"),
 ) -> None:
     """Size a model on a GPU: weights, KV cache, concurrency; with --input-tokens,
@@ -43,10 +47,16 @@ def size(
     from stackgen.sizing import fit_hint
     from stackgen.sizing import size as size_model
 
-    try:
-        gpu_profile = resolve_gpu(gpu)
-    except LookupError as err:
-        raise InputError(str(err).strip("'\""), field="--gpu", fix="pass one of the GPU ids above") from None
+    if gpu.endswith((".yaml", ".yml")) or "/" in gpu:
+        from stackgen.catalog.gpus import load_gpu_file
+
+        gpu_profile = load_gpu_file(gpu)
+    else:
+        try:
+            gpu_profile = resolve_gpu(gpu)
+        except LookupError as err:
+            raise InputError(str(err).strip("'\""), field="--gpu",
+                             fix="pass one of the GPU ids above, or the path to a GPU profile file") from None
     facts = resolve_model(model)
     if facts is None:
         raise InputError(f"unknown model '{model}'", field="--model",
@@ -56,12 +66,14 @@ def size(
                          gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
                          dtype=dtype, quantization=quantization, kv_cache_dtype=kv_cache_dtype,
                          max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
-    result = size_model(facts, gpu_profile, settings)
+    version, profiler = _accounting(vllm_version, facts)
+    result = size_model(facts, gpu_profile, settings, profiler)
     if not result.fits and facts.is_llm:
         from stackgen.sizing.core import with_suggestion
 
-        result = with_suggestion(result, fit_hint(facts, gpu_profile, settings))
+        result = with_suggestion(result, fit_hint(facts, gpu_profile, settings, profiler))
     data = result.to_json()
+    data["vllmVersion"], data["accounting"] = version, profiler
     if workload is not None and not facts.is_llm:
         data["notes"].append(f"performance is predicted for LLMs only; {facts.name} is not one ({facts.kind})")
         data["performance"] = None
@@ -80,6 +92,19 @@ FLAGS = {"tensorParallelSize": "--tp", "pipelineParallelSize": "--pp",
          "gpuMemoryUtilization": "--gpu-memory-utilization", "maxModelLen": "--max-model-len",
          "dtype": "--dtype", "quantization": "--quantization", "kvCacheDtype": "--kv-cache-dtype",
          "maxNumSeqs": "--max-num-seqs", "maxNumBatchedTokens": "--max-num-batched-tokens"}
+
+
+def _accounting(version: str | None, facts) -> tuple[str, str]:
+    """(vLLM version, the sizing profiler of its memory accounting); a version outside the
+    modelled releases is exit 2."""
+    from stackgen.errors import InputError
+    from stackgen.sizing.releases import PINNED, UnsupportedVersion, profiler_for
+
+    version = version or PINNED
+    try:
+        return version, profiler_for(version, bool(facts.num_experts))
+    except UnsupportedVersion as err:
+        raise InputError(str(err), field="--vllm-version", fix=f"pass a release from 0.2 to {PINNED}") from None
 
 
 def _workload(input_tokens, output_tokens, concurrency, request_rate):

@@ -78,7 +78,7 @@ def ordered_pools(stack: Stack, tier: str) -> list[NodePool]:
 
 
 def _size_on(model: Model, facts: ModelFacts | None, pool: NodePool | None,
-             gpu: GpuProfile | None, util: float) -> ModelSizing:
+             gpu: GpuProfile | None, util: float, profiler: str = "v1") -> ModelSizing:
     gpus_per_node = pool.gpus if pool else (8 if gpu else 0)
     return plan_model(
         facts, gpu, gpus_per_node=gpus_per_node, nodes=pool.nodes if pool else 1,
@@ -87,7 +87,7 @@ def _size_on(model: Model, facts: ModelFacts | None, pool: NodePool | None,
         max_model_len=model.max_model_len, dtype=model.dtype,
         quantization=None if model.quantization == "auto" else model.quantization,
         replicas=model.replicas if isinstance(model.replicas, int) else None,
-        gpu_memory_utilization=util, sliced=bool(pool and (pool.mig or pool.time_slicing)))
+        gpu_memory_utilization=util, sliced=bool(pool and (pool.mig or pool.time_slicing)), profiler=profiler)
 
 
 def place(model: Model, framework: str | None, stack: Stack, facts: ModelFacts | None) -> Placement:
@@ -111,7 +111,8 @@ def place(model: Model, framework: str | None, stack: Stack, facts: ModelFacts |
     tried = []
     for pool in candidates:
         gpu = pool_gpu(pool)
-        sizing = _size_on(model, facts, pool, gpu, stack.spec.render.gpu_memory_utilization)
+        sizing = _size_on(model, facts, pool, gpu, stack.spec.render.gpu_memory_utilization,
+                          accounting(stack, facts))
         if sizing.fits:
             return Placement(pool, gpu, gpu_resource(pool), sizing,
                              _pool_reasons(model, pool, gpu, tier, sizing))
@@ -138,6 +139,13 @@ def _pool_reasons(model: Model, pool: NodePool, gpu: GpuProfile | None, tier: st
     return (head, *sizing.reasons)
 
 
+def accounting(stack: Stack, facts: ModelFacts | None) -> str:
+    """The sizing profiler of the vLLM release the stack runs (`spec.render.vllmVersion`)."""
+    from stackgen.sizing.releases import profiler_for
+
+    return profiler_for(stack.spec.render.vllm_version, bool(facts and facts.num_experts))
+
+
 def _explicit_replicas(model: Model) -> int | None:
     """Replicas the stack file fixes, as the search judges them: the most the stack allows
     at peak (a range's max; `replicas: 0`, a model kept off, is judged as one replica)."""
@@ -154,8 +162,10 @@ def _place_llm(model: Model, stack: Stack, facts: ModelFacts,
     (the caller then explains each pool's miss)."""
     util = stack.spec.render.gpu_memory_utilization
     params = search.load_params()
+    profiler = accounting(stack, facts)
     per_pool = [search.candidate_layouts(model, facts, pool, gpu, gpus_per_node=per_node, nodes=nodes,
-                                         util=util, provider=stack.spec.cluster.provider, params=params)[0]
+                                         util=util, provider=stack.spec.cluster.provider, params=params,
+                                         profiler=profiler)[0]
                 for pool, gpu, per_node, nodes in pools]
     if not any(per_pool):
         return None
@@ -181,7 +191,7 @@ def _place_llm(model: Model, stack: Stack, facts: ModelFacts,
 def _place_without_pools(model: Model, framework: str | None, facts: ModelFacts | None,
                          util: float, stack: Stack | None = None) -> Placement:
     if _tier(model, framework) == "cpu":
-        sizing = _size_on(model, facts, None, None, util)
+        sizing = _size_on(model, facts, None, None, util, accounting(stack, facts) if stack else "v1")
         return Placement(None, None, None, sizing, (
             "no node pools described: runs on CPU nodes", *sizing.reasons))
     gpu = resolve_gpu(ASSUMED_GPU)
@@ -191,7 +201,7 @@ def _place_without_pools(model: Model, framework: str | None, facts: ModelFacts 
             return dataclasses.replace(found, gpu_resource="nvidia.com/gpu", reasons=(
                 f"no node pools described: sized for {gpu.id}; add spec.cluster.nodePools to place "
                 "it on a specific pool", *found.reasons))
-    sizing = _size_on(model, facts, None, gpu, util)
+    sizing = _size_on(model, facts, None, gpu, util, accounting(stack, facts) if stack else "v1")
     if not sizing.fits:
         raise CheckFailed(f"model {model.name!r} does not fit on 8x {gpu.id} (assumed, since "
                           "no node pools are described): " + "; ".join(sizing.reasons[-2:]))

@@ -151,7 +151,7 @@ def _quantizations(model: Model, facts: ModelFacts, gpu: GpuProfile) -> list[str
 
 def candidate_layouts(model: Model, facts: ModelFacts, pool: NodePool | None, gpu: GpuProfile, *,
                       gpus_per_node: int, nodes: int, util: float, provider: str,
-                      params: PerfParams) -> tuple[list[Layout], list[str]]:
+                      params: PerfParams, profiler: str = "v1") -> tuple[list[Layout], list[str]]:
     """Every layout of the model that fits on `pool` (the fitting ones), and notes on
     those that do not."""
     sliced = bool(pool and (pool.mig or pool.time_slicing))
@@ -166,7 +166,7 @@ def candidate_layouts(model: Model, facts: ModelFacts, pool: NodePool | None, gp
         base = EngineSettings(max_model_len=model.max_model_len, dtype=model.dtype or "auto",
                               quantization=quant, gpu_memory_utilization=util)
         for tp, pp in layouts(facts, gpus_per_node, max(nodes, 1), sliced):
-            fit, tried, note = fit_layout(facts, gpu, tp, pp, base)
+            fit, tried, note = fit_layout(facts, gpu, tp, pp, base, profiler)
             if fit is None:
                 if tried is not None:
                     misses.append(f"TP {tp} x PP {pp}" + (f" {quant}" if quant != "none" else "")

@@ -10,7 +10,7 @@ from stackgen.catalog import GpuProfile, ModelFacts
 from stackgen.engine_settings import RENDER_GPU_MEMORY_UTILIZATION
 from stackgen.sizing import memory as M
 from stackgen.sizing.core import SizeResult
-from stackgen.sizing.engine import EngineSettings, compute_dtype, effective_quantization, tp_choices
+from stackgen.sizing.engine import DEFAULT_PROFILER, EngineSettings, compute_dtype, effective_quantization, tp_choices
 from stackgen.sizing.search import fit_hint, try_size
 from stackgen.sizing.coldstart import ColdStart, cold_start
 from stackgen.sizing.tables import throughput_table
@@ -87,7 +87,8 @@ def _replicas(rps_each: float, peak_rps: float, capacity: int, explicit: int | N
     return low, max(low, min(high, capacity)), note
 
 
-def _capped(result: SizeResult, facts: ModelFacts, gpu: GpuProfile, base: EngineSettings) -> SizeResult | None:
+def _capped(result: SizeResult, facts: ModelFacts, gpu: GpuProfile, base: EngineSettings,
+            profiler: str = DEFAULT_PROFILER) -> SizeResult | None:
     """Without maxModelLen: the longest power-of-two length the KV cache holds."""
     tokens = result.kv_cache_tokens or 0
     if tokens < MIN_CAPPED_LEN:
@@ -95,7 +96,7 @@ def _capped(result: SizeResult, facts: ModelFacts, gpu: GpuProfile, base: Engine
     length = min(1 << (tokens.bit_length() - 1), facts.max_position_embeddings or tokens)
     return try_size(facts, gpu, base.replace(tensor_parallel_size=result.tensor_parallel_size,
                                              pipeline_parallel_size=result.pipeline_parallel_size,
-                                             max_model_len=length))
+                                             max_model_len=length), profiler)
 
 
 def layouts(facts: ModelFacts, gpus_per_node: int, nodes: int, sliced: bool = False) -> list[tuple[int, int]]:
@@ -111,29 +112,29 @@ def layouts(facts: ModelFacts, gpus_per_node: int, nodes: int, sliced: bool = Fa
     return out
 
 
-def fit_layout(facts: ModelFacts, gpu: GpuProfile, tp: int, pp: int,
-               base: EngineSettings) -> tuple[SizeResult | None, SizeResult | None, str | None]:
+def fit_layout(facts: ModelFacts, gpu: GpuProfile, tp: int, pp: int, base: EngineSettings,
+               profiler: str = DEFAULT_PROFILER) -> tuple[SizeResult | None, SizeResult | None, str | None]:
     """(fitting result, result tried, note) for one layout; without maxModelLen a context
     that does not fit is capped at the longest power of two the KV cache holds."""
-    result = try_size(facts, gpu, base.replace(tensor_parallel_size=tp, pipeline_parallel_size=pp))
+    result = try_size(facts, gpu, base.replace(tensor_parallel_size=tp, pipeline_parallel_size=pp), profiler)
     if result is None:
         return None, None, None
     if result.fits:
         return result, result, None
     if base.max_model_len is None:
-        capped = _capped(result, facts, gpu, base)
+        capped = _capped(result, facts, gpu, base, profiler)
         if capped is not None and capped.fits:
             return capped, result, (f"maxModelLen set to {capped.max_model_len} (the full context "
                                     f"{facts.max_position_embeddings} does not fit); set maxModelLen to choose")
     return None, result, None
 
 
-def _fit_llm(facts, gpu, gpus_per_node, nodes, base: EngineSettings,
-             sliced: bool = False) -> tuple[SizeResult | None, SizeResult | None, str | None]:
+def _fit_llm(facts, gpu, gpus_per_node, nodes, base: EngineSettings, sliced: bool = False,
+             profiler: str = DEFAULT_PROFILER) -> tuple[SizeResult | None, SizeResult | None, str | None]:
     """(fitting result, last tried, note) over the layouts in order."""
     last = None
     for tp, pp in layouts(facts, gpus_per_node, nodes, sliced):
-        fit, tried, note = fit_layout(facts, gpu, tp, pp, base)
+        fit, tried, note = fit_layout(facts, gpu, tp, pp, base, profiler)
         last = tried or last
         if fit is not None:
             return fit, last, note
@@ -185,7 +186,8 @@ def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_nod
                peak_rps: float, avg_input_tokens: int, avg_output_tokens: int, source: str,
                max_model_len: int | None = None, dtype: str | None = None, quantization: str | None = None,
                replicas: int | None = None,
-               gpu_memory_utilization: float = RENDER_GPU_MEMORY_UTILIZATION, sliced: bool = False) -> ModelSizing:
+               gpu_memory_utilization: float = RENDER_GPU_MEMORY_UTILIZATION, sliced: bool = False,
+               profiler: str = DEFAULT_PROFILER) -> ModelSizing:
     """Size one model of a stack on its node pool (gpu None: a CPU pool), at the
     `--gpu-memory-utilization` the stack renders (the stack file's default is 0.9)."""
     base = EngineSettings(max_model_len=max_model_len, dtype=dtype or "auto", quantization=quantization or "none",
@@ -197,7 +199,7 @@ def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_nod
                         source=source, replicas=replicas, base=base)
     if gpu is None:
         return _llm_on_cpu(facts, source, replicas)
-    fit, last, note = _fit_llm(facts, gpu, gpus_per_node, nodes, base, sliced)
+    fit, last, note = _fit_llm(facts, gpu, gpus_per_node, nodes, base, sliced, profiler)
     chosen = fit or last
     if chosen is None:
         return _llm_on_cpu(facts, source, replicas)

@@ -55,6 +55,13 @@ def _pools(stack: Stack) -> list[Problem]:
             out.append(Problem(loc + ("gpu",), f"unknown GPU {pool.gpu!r}",
                                f"use one of: {', '.join(gpu_ids())}, or 'none' for a CPU pool"))
             continue
+        if gpu.gpu_class.startswith("cdna"):
+            out.append(Problem(loc + ("gpu",), f"{gpu.id} is an AMD GPU: stackgen sizes it (stackgen size) but "
+                               "does not render for it yet (AMD nodes offer amd.com/gpu and label "
+                               "amd.com/gpu.product-name; the manifests ask for nvidia.com/gpu)",
+                               "size the model with `stackgen size --gpu " + gpu.id + "` and write the pool's "
+                               "manifests by hand, or plan on an NVIDIA pool"))
+            continue
         if pool.gpus == 0:
             out.append(Problem(loc + ("gpusPerNode",), "a GPU pool needs gpusPerNode >= 1",
                                "set gpusPerNode, or gpu: none for a CPU pool"))

@@ -199,6 +199,16 @@ class Images(_Model):
     triton: Image | None = None
 
 
+def _vllm_version(value: str) -> str:
+    from stackgen.sizing.releases import UnsupportedVersion, profiler_for
+
+    try:
+        profiler_for(value)
+    except UnsupportedVersion as err:
+        raise ValueError(str(err)) from None
+    return value
+
+
 class RenderOptions(_Model):
     autoscaler: Literal["hpa", "keda"] = "hpa"
     service_monitor: bool = False
@@ -207,6 +217,8 @@ class RenderOptions(_Model):
     prometheus_address: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = \
         "http://prometheus-operated.monitoring.svc:9090"
     gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = RENDER_GPU_MEMORY_UTILIZATION
+    #: the vLLM release the images run: sizing follows its memory accounting
+    vllm_version: Annotated[str, AfterValidator(_vllm_version)] = "0.32"
 
 
 class Requirements(_Model):

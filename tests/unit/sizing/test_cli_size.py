@@ -104,3 +104,29 @@ def test_incomplete_or_contradictory_performance_flags_exit_2_naming_the_flag(ar
     proc = run("--model", "llama-3.1-8b", "--gpu", "h100", *args, "-o", "json")
     assert proc.returncode == 2, proc.stdout
     assert flag in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_user_gpu_profile_file_sizes_like_a_catalog_one_and_bad_ones_name_file_line_and_key(tmp_path):
+    catalog = tmp_path / "l40s.yaml"
+    from stackgen.resources import profiles_dir
+
+    text = (profiles_dir() / "gpus" / "l40s-48gb.yaml").read_text().replace("id: l40s-48gb", "id: my-l40s")
+    catalog.write_text(text)
+    mine = json.loads(run("--model", "llama-3.1-8b", "--gpu", str(catalog), "--max-model-len", "8192",
+                          "-o", "json").stdout)
+    ours = json.loads(run("--model", "llama-3.1-8b", "--gpu", "l40s", "--max-model-len", "8192", "-o", "json").stdout)
+    assert mine["gpu"] == "my-l40s" and mine["kvCacheTokens"] == ours["kvCacheTokens"]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace("bandwidth_gbs: 864", "bandwidth_gbs: -1"))
+    proc = run("--model", "llama-3.1-8b", "--gpu", str(broken))
+    line = next(i for i, l in enumerate(broken.read_text().splitlines(), 1) if l.startswith("bandwidth_gbs"))
+    assert proc.returncode == 2 and f"{broken}:{line}: bandwidth_gbs:" in proc.stderr and "Traceback" not in proc.stderr
+    for content in ("id: [\n", "- a list\n", "name: no numbers\n"):
+        broken.write_text(content)
+        proc = run("--model", "llama-3.1-8b", "--gpu", str(broken))
+        assert proc.returncode == 2 and str(broken) in proc.stderr and "Traceback" not in proc.stderr, content
+
+
+def test_vllm_version_outside_the_modelled_releases_is_exit_2():
+    proc = run("--model", "llama-3.1-8b", "--gpu", "h100", "--vllm-version", "0.40")
+    assert proc.returncode == 2 and "--vllm-version" in proc.stderr and "0.32" in proc.stderr
