@@ -36,7 +36,10 @@ SOURCE_SCHEMES = ("hf://", "pvc://", "s3://", "gs://", "file://")
 MANAGED_FLAGS = ("--model", "--host", "--port", "--served-model-name")
 
 Dtype = Literal["auto", "bfloat16", "float16", "float32"]
-Quantization = Literal["none", "fp8", "awq", "gptq"]
+Quantization = Literal["none", "fp8", "awq", "gptq", "awq_marlin", "gptq_marlin", "mxfp4", "nvfp4", "int8"]
+#: stackgen's quantization names -> vLLM's `--quantization` values where they differ (NVFP4
+#: checkpoints are NVIDIA ModelOpt's; int8 W8A8 ones are llm-compressor's compressed-tensors)
+VLLM_QUANTIZATION = {"nvfp4": "modelopt_fp4", "int8": "compressed-tensors"}
 KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
 Runner = Literal["generate", "pooling"]
 
@@ -124,7 +127,7 @@ def vllm_flags(settings: EngineSettings) -> list[str]:
         if value is not None:
             args += [flag, str(value)]
     if settings.quantization != "none":
-        args += ["--quantization", settings.quantization]
+        args += ["--quantization", VLLM_QUANTIZATION.get(settings.quantization, settings.quantization)]
     if settings.trust_remote_code:
         args.append("--trust-remote-code")
     return args + list(settings.extra_args)

@@ -102,8 +102,19 @@ def _sliding(cfg: Mapping[str, Any], layers: int) -> tuple[int | None, int]:
 
 
 def _quantization(cfg: Mapping[str, Any]) -> str | None:
+    """The checkpoint's quantization in stackgen's names: NVIDIA ModelOpt NVFP4 is nvfp4;
+    llm-compressor's compressed-tensors is int8 (W8A8) or int4 (W4A16, as awq) by its weight bits."""
     qcfg = cfg.get("quantization_config") or {}
     method = str(qcfg.get("quant_method") or "").lower()
+    if method in ("modelopt", "modelopt_fp4") and "fp4" in str(qcfg.get("quant_algo") or method).lower():
+        return "nvfp4"
+    if method == "compressed-tensors":
+        bits = {int(((g or {}).get("weights") or {}).get("num_bits") or 0)
+                for g in (qcfg.get("config_groups") or {}).values() if isinstance(g, Mapping)}
+        if bits == {8}:
+            return "int8"
+        if bits == {4}:
+            return "awq"
     return method or None
 
 

@@ -73,3 +73,19 @@ def count_params(cfg: Mapping[str, Any]) -> int:
     layers = int(cfg["num_hidden_layers"])
     body = sum(layer_params(cfg, i) for i in range(layers))
     return body + embedding_params(cfg) + int(cfg["hidden_size"])
+
+
+def routed_expert_params(facts) -> int:
+    """Parameters of the routed experts in all MoE layers of a model's facts (0 for a dense
+    model): experts x 3 matrices (gate, up, down) x hidden x expert intermediate size, over
+    the layers that are MoE (DeepSeek's first_k_dense_replace, Qwen's mlp_only_layers and
+    decoder_sparse_step are dense or skipped)."""
+    experts = int(getattr(facts, "num_experts", 0) or 0)
+    if not experts:
+        return 0
+    cfg = facts.config
+    inter = facts.moe_intermediate_size or facts.intermediate_size
+    dense_layers = int(cfg.get("first_k_dense_replace") or 0) + len(cfg.get("mlp_only_layers") or ())
+    step = max(int(cfg.get("decoder_sparse_step") or 1), 1)
+    moe_layers = max(facts.num_layers - dense_layers, 0) // step
+    return moe_layers * experts * 3 * facts.hidden_size * inter

@@ -18,7 +18,8 @@ def size(
         help="vLLM's memory fraction (vLLM 0.32's default: 0.92)."),
     max_model_len: int = typer.Option(None, "--max-model-len", help="Context length (default: the model's)."),
     dtype: str = typer.Option("auto", "--dtype", help="auto | bfloat16 | float16"),
-    quantization: str = typer.Option("none", "--quantization", help="none | fp8 | awq | gptq"),
+    quantization: str = typer.Option("none", "--quantization",
+                                     help="none | fp8 | awq | gptq | awq_marlin | gptq_marlin | mxfp4 | nvfp4 | int8"),
     kv_cache_dtype: str = typer.Option("auto", "--kv-cache-dtype", help="auto | fp8"),
     max_num_seqs: int = typer.Option(None, "--max-num-seqs", help="vLLM's --max-num-seqs (default: vLLM's for the GPU)."),
     max_num_batched_tokens: int = typer.Option(

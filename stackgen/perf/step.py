@@ -63,21 +63,19 @@ class Replica:
 def moe_split(facts: ModelFacts) -> tuple[int, int, int]:
     """(routed-expert parameters in all layers, experts per layer, experts per token); zeros
     for a dense model. Shared experts and dense layers count with the dense weights."""
+    from stackgen.catalog.params import routed_expert_params
+
     experts = int(facts.num_experts or 0)
     if not experts:
         return 0, 0, 0
     cfg = facts.config
-    topk = int(cfg.get("num_experts_per_tok") or cfg.get("moe_topk") or 2)
-    inter = facts.moe_intermediate_size or facts.intermediate_size
-    dense_layers = int(cfg.get("first_k_dense_replace") or 0) + len(cfg.get("mlp_only_layers") or ())
-    step = max(int(cfg.get("decoder_sparse_step") or 1), 1)
-    moe_layers = max(facts.num_layers - dense_layers, 0) // step
-    routed = moe_layers * experts * 3 * facts.hidden_size * inter
+    topk = int(cfg.get("num_experts_per_tok") or cfg.get("experts_per_token") or cfg.get("moe_topk") or 2)
+    routed = routed_expert_params(facts)
     return min(routed, max(facts.num_params - facts.embedding_params, 0)), experts, min(topk, experts)
 
 
 def _peak_flops(gpu: GpuProfile, quantization: str) -> float:
-    if quantization == "fp8" and gpu.fp8_tflops:
+    if quantization in ("fp8", "int8", "mxfp4", "nvfp4") and gpu.fp8_tflops:
         return gpu.fp8_tflops * 1e12      # w8a8 on fp8 tensor cores (Ada, Hopper and newer)
     return gpu.bf16_tflops * 1e12         # 16-bit; weight-only fp8 on Ampere runs 16-bit math
 
@@ -87,6 +85,7 @@ def replica(facts: ModelFacts, gpu: GpuProfile, *, tp: int, pp: int, dtype: str,
             kv_cache_tokens: int | None, params: PerfParams) -> Replica:
     """The per-token work of `facts` split over TP x PP GPUs in `dtype` / `quantization`."""
     per = M.weight_bytes_per_param(quantization, dtype, facts)
+    dense_per = per if not M._experts_only(facts) else DTYPE_BYTES[dtype]   # gpt-oss: 16-bit attention
     body = max(facts.num_params - facts.embedding_params, 0)
     routed, experts, topk = moe_split(facts)
     dense = body - routed
@@ -100,10 +99,11 @@ def replica(facts: ModelFacts, gpu: GpuProfile, *, tp: int, pp: int, dtype: str,
         attn = 2 * heads * (2 * facts.kv_lora_rank + facts.qk_rope_head_dim) * stage_layers
     else:
         attn = 4 * heads * max(facts.head_dim, 1) * stage_layers
-    int4 = quantization in ("awq", "gptq") or (per < 1 and quantization not in ("fp8",))
+    int4 = quantization in ("awq", "gptq", "awq_marlin", "gptq_marlin") or (
+        per < 1 and quantization not in ("fp8", "int8", "mxfp4", "nvfp4"))
     return Replica(
         gpu=gpu, tp=tp, pp=pp, layers=stage_layers, hidden=facts.hidden_size,
-        dense_bytes=dense * per * share + lm_head_bytes,
+        dense_bytes=dense * dense_per * share + lm_head_bytes,
         expert_bytes=(routed / experts * per * share) if experts else 0.0,
         experts=experts, topk=topk,
         flops_per_token=2 * dense * share + 2 * lm_head / tp / pp,

@@ -8,8 +8,14 @@ import math
 from stackgen.catalog import GpuProfile, ModelFacts
 from stackgen.sizing.engine import BLOCK_SIZE, DTYPE_BYTES, GiB
 
-#: Bytes per quantized weight: int4 plus one fp16 scale (and packed zero) per group of 128.
-QUANT_BYTES = {"fp8": 1.0, "awq": 0.5 + 2.5 / 128, "gptq": 0.5 + 2.5 / 128, "none": None}
+#: Bytes per quantized weight. int4 AWQ/GPTQ (and their Marlin kernels): 4 bits plus one
+#: fp16 scale (and packed zero) per group of 128. MXFP4 (OCP microscaling, gpt-oss): 4 bits
+#: plus one E8M0 scale byte per 32. NVFP4 (NVIDIA ModelOpt): 4 bits plus one FP8 scale per 16.
+#: int8 W8A8 (compressed-tensors): 1 byte, per-channel scales negligible.
+INT4_GROUP128 = 0.5 + 2.5 / 128
+QUANT_BYTES = {"fp8": 1.0, "awq": INT4_GROUP128, "gptq": INT4_GROUP128, "awq_marlin": INT4_GROUP128,
+               "gptq_marlin": INT4_GROUP128, "mxfp4": 0.5 + 1 / 32, "nvfp4": 0.5 + 1 / 16, "int8": 1.0,
+               "none": None}
 
 
 def weight_bytes_per_param(quantization: str, dtype: str, facts: ModelFacts) -> float:
@@ -20,10 +26,42 @@ def weight_bytes_per_param(quantization: str, dtype: str, facts: ModelFacts) -> 
     return per if per is not None else DTYPE_BYTES[dtype]
 
 
+#: vLLM's MXFP4 MoE kernels pad each rank's expert intermediate size up to a multiple of 256
+#: (`Mxfp4MoEMethod`: intermediate_size_per_partition_after_pad); gpt-oss-20b's 2880 becomes
+#: 3072, which is the 13.47 GiB vLLM logs for it on one H100 (tests/unit/sizing).
+MXFP4_PAD = 256
+
+
+def body_bytes_per_param(facts: ModelFacts, quantization: str, dtype: str, tp: int = 1) -> float:
+    """Mean bytes per parameter of the transformer body (all but embeddings and LM head) as
+    loaded on a rank of `tp`. Checkpoints that quantize only the routed experts (gpt-oss's
+    MXFP4: attention and router stay 16-bit, `modules_to_not_convert`) mix the two widths by
+    parameter count."""
+    per = weight_bytes_per_param(quantization, dtype, facts)
+    body = facts.num_params - facts.embedding_params
+    if body <= 0 or not _experts_only(facts):
+        return per
+    from stackgen.catalog.params import routed_expert_params
+
+    routed = min(routed_expert_params(facts), body)
+    if quantization == "mxfp4":
+        inter = (facts.moe_intermediate_size or facts.intermediate_size) / max(tp, 1)
+        padded = math.ceil(inter / MXFP4_PAD) * MXFP4_PAD
+        per = per * padded / inter
+    return (routed * per + (body - routed) * DTYPE_BYTES[dtype]) / body
+
+
+def _experts_only(facts: ModelFacts) -> bool:
+    if not facts.num_experts:
+        return False
+    skipped = (facts.config.get("quantization_config") or {}).get("modules_to_not_convert") or ()
+    return any("self_attn" in str(m) or "attn" in str(m) for m in skipped)
+
+
 def total_weight_bytes(facts: ModelFacts, dtype: str, quantization: str) -> int:
     """All weights: quantized linear layers, 16-bit embeddings and LM head."""
     body = facts.num_params - facts.embedding_params
-    per = weight_bytes_per_param(quantization, dtype, facts)
+    per = body_bytes_per_param(facts, quantization, dtype)
     return int(body * per + facts.embedding_params * DTYPE_BYTES[dtype])
 
 
@@ -33,7 +71,7 @@ def weight_bytes_per_gpu(facts: ModelFacts, dtype: str, quantization: str, tp: i
     if not facts.is_llm:
         return total_weight_bytes(facts, dtype, quantization)
     body = facts.num_params - facts.embedding_params
-    per = weight_bytes_per_param(quantization, dtype, facts)
+    per = body_bytes_per_param(facts, quantization, dtype, tp)
     layers_stage = math.ceil(facts.num_layers / pp) / facts.num_layers
     embed = facts.embedding_params * DTYPE_BYTES[dtype]
     embed_stage = embed if pp == 1 or facts.tie_word_embeddings else embed / 2

@@ -1,0 +1,53 @@
+"""Quantization formats a user runs: the bytes each weight takes, checkpoints that keep
+attention in 16 bits (gpt-oss), the names vLLM's --quantization takes, and checkpoint
+configs that say which format they are."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackgen.catalog import resolve_gpu, resolve_model
+from stackgen.catalog.models import _quantization
+from stackgen.engine_settings import settings_from, vllm_flags
+from stackgen.sizing import size
+from stackgen.sizing.engine import GiB
+
+BITS = {"none": 16, "fp8": 8, "int8": 8, "nvfp4": 4 + 8 / 16, "mxfp4": 4 + 8 / 32, "awq": 4 + 20 / 128,
+        "awq_marlin": 4 + 20 / 128, "gptq": 4 + 20 / 128, "gptq_marlin": 4 + 20 / 128}
+
+
+@pytest.mark.parametrize("quant", sorted(BITS))
+def test_weights_take_their_format_s_bits_and_embeddings_stay_16_bit(quant):
+    facts = resolve_model("llama-3.1-8b")
+    result = size(facts, resolve_gpu("h100"), settings_from(max_model_len=8192, quantization=quant))
+    body = facts.num_params - facts.embedding_params
+    expected = body * BITS[quant] / 8 + facts.embedding_params * 2
+    assert result.weight_bytes_per_gpu == pytest.approx(expected, rel=1e-6)
+    assert result.fits
+
+
+def test_gpt_oss_keeps_attention_in_bf16_and_matches_the_logged_weights():
+    """vLLM 0.11 on one H100: "Model loading took 13.47 GiB" (tests/sizing_cases/startup_timings.yaml)."""
+    facts = resolve_model("openai/gpt-oss-20b")
+    assert facts.quantization == "mxfp4"
+    result = size(facts, resolve_gpu("h100"), settings_from(max_model_len=8192))
+    assert result.quantization == "mxfp4"
+    assert result.weight_bytes_per_gpu / GiB == pytest.approx(13.47, rel=0.01)
+    everything_mxfp4 = (facts.num_params - facts.embedding_params) * (4.25 / 8) + facts.embedding_params * 2
+    assert result.weight_bytes_per_gpu > everything_mxfp4 * 1.05     # attention is not 4-bit
+
+
+@pytest.mark.parametrize("ours,vllm", [("nvfp4", "modelopt_fp4"), ("int8", "compressed-tensors"),
+                                       ("mxfp4", "mxfp4"), ("awq_marlin", "awq_marlin")])
+def test_the_runtime_passes_vllm_s_name_for_each_format(ours, vllm):
+    args = vllm_flags(settings_from(quantization=ours))
+    assert args[args.index("--quantization") + 1] == vllm
+
+
+@pytest.mark.parametrize("qcfg,expected", [
+    ({"quant_method": "modelopt", "quant_algo": "NVFP4"}, "nvfp4"),
+    ({"quant_method": "compressed-tensors", "config_groups": {"group_0": {"weights": {"num_bits": 8}}}}, "int8"),
+    ({"quant_method": "compressed-tensors", "config_groups": {"group_0": {"weights": {"num_bits": 4}}}}, "awq"),
+    ({"quant_method": "mxfp4"}, "mxfp4"), ({"quant_method": "fp8"}, "fp8"), ({}, None)])
+def test_a_checkpoint_config_names_its_format(qcfg, expected):
+    assert _quantization({"quantization_config": qcfg}) == expected
