@@ -94,7 +94,7 @@ def counted(results: list[CaseResult], split: str | None = None,
 
 
 #: the V1 engine's accounting since 0.10 ("v1" is the default path: vLLM 0.32)
-V1_PROFILERS = ("v1", "v1-0.25", "v1-mrv1", "v1-0.10")
+V1_PROFILERS = ("v1", "v1-0.25", "v1-mrv1", "v1-0.11", "v1-0.10")
 #: Model Runner V2 (vLLM 0.25.1+): the accounting of the pinned vLLM 0.32, with or without
 #: its CUDA graph reservation
 MRV2_PROFILERS = MODEL_RUNNER_V2

@@ -13,12 +13,13 @@ from stackgen.errors import InputError
 __all__ = ["EngineSettings", "VLLM_GPU_MEMORY_UTILIZATION", "validate"]
 
 GiB = 1 << 30
-PROFILERS = ("v1", "v1-0.25", "v1-mrv1", "v1-0.10", "legacy")
+PROFILERS = ("v1", "v1-0.25", "v1-mrv1", "v1-0.11", "v1-0.10", "legacy")
 #: The vLLM memory accounting the default path models: the pinned vLLM 0.32 (Model Runner V2:
 #: CUDA graph memory reserved before the KV cache, no sampling parameters in the profiling
 #: run). Others: "v1-0.25" (Model Runner V2 in 0.25.1-0.28: no CUDA graph reservation),
-#: "v1-mrv1" (0.21+ with the V1 model runner), "v1-0.10" (V1 0.10-0.20: no CUDA graph
-#: reservation), "legacy" (V0 and V1 <= 0.9); docs/sizing.md
+#: "v1-mrv1" (0.21+ with the V1 model runner), "v1-0.10" (V1 0.10 and 0.12-0.20: no CUDA
+#: graph reservation), "v1-0.11" (0.11: its sort-path sampler profiling), "legacy" (V0 and
+#: V1 <= 0.9); docs/sizing.md
 DEFAULT_PROFILER = "v1"
 #: vLLM's KV cache block size (tokens per block) on CUDA.
 BLOCK_SIZE = 16

@@ -129,11 +129,14 @@ def blocks_per_request(facts: ModelFacts, max_len: int) -> float:
 #:   sets top-k/top-p and a second call with a generator takes `forward_native`: the
 #:   16-bit logits (2), their fp32 copy (4; temperature and the Triton top-k/top-p work in
 #:   place), the softmax probabilities (4) and the exponential noise `q` (4).
-#: - "v1-0.10": V1 0.10-0.20, counted like "v1-mrv1" (the sampler's profiling changed
-#:   between those releases; see docs/sizing.md).
+#: - "v1-0.10": V1 0.10 and 0.12-0.20, counted like "v1-mrv1" (the sampler's profiling
+#:   changed between those releases; see docs/sizing.md).
+#: - "v1-0.11": V1 0.11, whose profiling run took PyTorch's sort path for top-k/top-p: its
+#:   logs print a peak activation of 38 bytes per logit on every model (4.76 GiB for 1024 x
+#:   128,256 logits on Llama-3.1-8B, 5.56 GiB for Qwen3-0.6B; llm-d's memory table).
 #: - "legacy": the V0 sampler (full sort with int64 indices, cumulative sum, masks,
 #:   logprobs always computed); 40 bytes reproduce the 1.26 GiB V0 logged in PR #10511.
-SAMPLER_BYTES_PER_LOGIT = {"v1": 2, "v1-0.25": 2, "v1-mrv1": 14, "v1-0.10": 14, "legacy": 40}
+SAMPLER_BYTES_PER_LOGIT = {"v1": 2, "v1-0.25": 2, "v1-mrv1": 14, "v1-0.10": 14, "v1-0.11": 38, "legacy": 40}
 #: profilers that subtract the CUDA graph memory estimate before sizing the KV cache
 CUDAGRAPH_RESERVED = ("v1", "v1-mrv1")
 #: profilers of Model Runner V2 (no `rand_like` copy of the last-token states)

@@ -6,7 +6,8 @@ change is a profiler of `stackgen.sizing.engine.PROFILERS` (docs/sizing.md, "Whi
 | releases | dense models | MoE models |
 | --- | --- | --- |
 | 0.2 - 0.9 (V0, and V1 up to 0.9) | legacy | legacy |
-| 0.10 - 0.20 | v1-0.10 | v1-0.10 |
+| 0.10, 0.12 - 0.20 | v1-0.10 | v1-0.10 |
+| 0.11 (sort-path sampler in the profiling run) | v1-0.11 | v1-0.11 |
 | 0.21 - 0.25.0 (V1 model runner) | v1-mrv1 | v1-mrv1 |
 | 0.25.1 - 0.28 (Model Runner V2 for dense models) | v1-0.25 | v1-mrv1 |
 | 0.29 - 0.32 (Model Runner V2 with its CUDA graph reservation) | v1 | v1 |
@@ -45,6 +46,8 @@ def profiler_for(version: str, moe: bool = False) -> str:
                                  "release you can run")
     if minor <= 9:
         return "legacy"
+    if minor == 11:
+        return "v1-0.11"
     if minor <= 20:
         return "v1-0.10"
     if (minor, patch) < (25, 1):

@@ -30,7 +30,7 @@ def test_each_logged_release_maps_to_the_accounting_its_log_was_scored_with():
 
 @pytest.mark.parametrize("version,expected", [("0.32.0", "v1"), ("0.29", "v1"), ("0.25.0", "v1-mrv1"),
                                               ("0.25.1", "v1-0.25"), ("0.20.2", "v1-0.10"), ("0.9.2", "legacy"),
-                                              ("v0.11.0rc1", "v1-0.10"), ("0.27.1.post1", "v1-0.25")])
+                                              ("v0.11.0rc1", "v1-0.11"), ("0.12.0", "v1-0.10"), ("0.27.1.post1", "v1-0.25")])
 def test_release_boundaries(version, expected):
     assert profiler_for(version) == expected
 
