@@ -39,6 +39,20 @@ class CaseResult:
         """Signed relative error of the token count (predicted / published - 1)."""
         return self.predicted_tokens / self.published_tokens - 1
 
+    @property
+    def kv_gib_error(self) -> float:
+        """Predicted minus published KV cache per GPU, GiB (from the tokens when the log gives
+        only those)."""
+        published = self.published_kv_gib
+        if published is None:
+            published = self.predicted_kv_gib * self.published_tokens / max(self.predicted_tokens, 1)
+        return self.predicted_kv_gib - published
+
+    def within(self, share: float = 0.05, gib: float = 0.5) -> bool:
+        """The issue's bar: within `share` of the published tokens, or within `gib` of the
+        published KV cache per GPU (a tight fit's few GiB make small absolute misses large)."""
+        return abs(self.error) <= share or abs(self.kv_gib_error) <= gib
+
 
 def _gpu(case: dict) -> GpuProfile:
     """The catalog GPU, or a stand-in with the total the log printed (e.g. a desktop GPU)."""
@@ -116,12 +130,12 @@ def table(results: list[CaseResult]) -> str:
     """One line per case, then the error of the fitted, held-out and all counted cases
     separately; excluded cases are listed with their reason."""
     head = (f"{'case':<36} {'profiler':<8} {'split':<7} {'gpu':<17} {'tp':>2} {'published':>10} "
-            f"{'predicted':>10} {'error':>8}")
+            f"{'predicted':>10} {'error':>8} {'KV GiB':>7}")
     lines = [head, "-" * len(head)]
     for r in results:
         mark = " (excluded)" if r.excluded else ""
         lines.append(f"{r.id:<36} {r.profiler:<8} {r.split:<7} {r.gpu:<17} {r.tp:>2} {r.published_tokens:>10,} "
-                     f"{r.predicted_tokens:>10,} {r.error:>+8.2%}{mark}")
+                     f"{r.predicted_tokens:>10,} {r.error:>+8.2%} {r.kv_gib_error:>+7.2f}{mark}")
     for label, group in (("legacy", ("legacy",)), ("model runner v2", MRV2_PROFILERS), ("v1 all", V1_PROFILERS)):
         lines += [_summary(f"{label} fitted:", counted(results, "fit", group)),
                   _summary(f"{label} held-out:", counted(results, "holdout", group)),
