@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from pathlib import Path
 
@@ -54,8 +55,10 @@ def test_warm_compile_from_the_aot_cache_is_seconds_as_on_vllm_019_and_later():
 
 
 def test_cuda_graph_capture_matches_the_logs():
+    # TP across nodes (Ray over the network: the "-2nodes"/"-4nodes" logs) is a layout stackgen
+    # never plans, and captures graphs 2-10x slower
     ratios = [p["cudaGraphs"] / c["seconds"]["cuda_graphs"] for c, p in logged()
-              if (c.get("seconds") or {}).get("cuda_graphs") and "2nodes" not in c["id"]]
+              if (c.get("seconds") or {}).get("cuda_graphs") and not re.search(r"-\d+nodes", c["id"])]
     assert len(ratios) >= 8
     assert 0.8 <= statistics.median(ratios) <= 1.25, ratios
     assert all(0.5 <= r <= 2.0 for r in ratios), ratios
