@@ -14,17 +14,17 @@ def plan(
     output: str = output_format("plan", aliases=("-O",)),
 ) -> None:
     """Apply the layer framework to the stack and explain every decision."""
-    import json
-
     from stackgen.catalog import stack_facts
+    from stackgen.cli.jsonout import json_output
     from stackgen.decide import decide
     from stackgen.spec import load_stack
 
-    stack = load_stack(file)
-    result = decide(stack, stack_facts(stack, file.resolve().parent))
-    if output == "json":
-        typer.echo(json.dumps(result.to_json(), indent=2))
-        return
+    with json_output(output) as out:   # -o json: one JSON document on every exit
+        stack = load_stack(file)
+        result = decide(stack, stack_facts(stack, file.resolve().parent))
+        if out.enabled:
+            out.echo(result.to_json())
+            return
     from stackgen.cli.render_plan import print_plan
 
     print_plan(result)

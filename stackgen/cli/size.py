@@ -41,51 +41,52 @@ def size(
     """Size a model on a GPU: weights, KV cache, concurrency; with --input-tokens,
     --output-tokens and a load (--concurrency or --request-rate) also TTFT, TPOT, latency
     and throughput. Exit 1 when it does not fit."""
-    import json
+    from stackgen.cli.jsonout import json_output
 
-    from stackgen.catalog import model_names, resolve_gpu, resolve_model
-    from stackgen.errors import CheckFailed, InputError
-    from stackgen.sizing import fit_hint
-    from stackgen.sizing import size as size_model
+    with json_output(output) as out:   # -o json: one JSON document on every exit
+        from stackgen.catalog import model_names, resolve_gpu, resolve_model
+        from stackgen.errors import CheckFailed, InputError
+        from stackgen.sizing import fit_hint
+        from stackgen.sizing import size as size_model
 
-    if gpu.endswith((".yaml", ".yml")) or "/" in gpu:
-        from stackgen.catalog.gpus import load_gpu_file
+        if gpu.endswith((".yaml", ".yml")) or "/" in gpu:
+            from stackgen.catalog.gpus import load_gpu_file
 
-        gpu_profile = load_gpu_file(gpu)
-    else:
-        try:
-            gpu_profile = resolve_gpu(gpu)
-        except LookupError as err:
-            raise InputError(str(err).strip("'\""), field="--gpu",
-                             fix="pass one of the GPU ids above, or the path to a GPU profile file") from None
-    facts = resolve_model(model)
-    if facts is None:
-        raise InputError(f"unknown model '{model}'", field="--model",
-                         fix=f"pass a path to the model's config.json, or one of: {', '.join(model_names())}")
-    workload = _workload(input_tokens, output_tokens, concurrency, request_rate)
-    settings = _settings(tensor_parallel_size=tp, pipeline_parallel_size=pp,
-                         gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                         dtype=dtype, quantization=quantization, kv_cache_dtype=kv_cache_dtype,
-                         max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
-    version, profiler = _accounting(vllm_version, facts)
-    result = size_model(facts, gpu_profile, settings, profiler)
-    if not result.fits and facts.is_llm:
-        from stackgen.sizing.core import with_suggestion
+            gpu_profile = load_gpu_file(gpu)
+        else:
+            try:
+                gpu_profile = resolve_gpu(gpu)
+            except LookupError as err:
+                raise InputError(str(err).strip("'\""), field="--gpu",
+                                 fix="pass one of the GPU ids above, or the path to a GPU profile file") from None
+        facts = resolve_model(model)
+        if facts is None:
+            raise InputError(f"unknown model '{model}'", field="--model",
+                             fix=f"pass a path to the model's config.json, or one of: {', '.join(model_names())}")
+        workload = _workload(input_tokens, output_tokens, concurrency, request_rate)
+        settings = _settings(tensor_parallel_size=tp, pipeline_parallel_size=pp,
+                             gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                             dtype=dtype, quantization=quantization, kv_cache_dtype=kv_cache_dtype,
+                             max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
+        version, profiler = _accounting(vllm_version, facts)
+        result = size_model(facts, gpu_profile, settings, profiler)
+        if not result.fits and facts.is_llm:
+            from stackgen.sizing.core import with_suggestion
 
-        result = with_suggestion(result, fit_hint(facts, gpu_profile, settings, profiler))
-    data = result.to_json()
-    data["vllmVersion"], data["accounting"] = version, profiler
-    if workload is not None and not facts.is_llm:
-        data["notes"].append(f"performance is predicted for LLMs only; {facts.name} is not one ({facts.kind})")
-        data["performance"] = None
-    elif workload is not None:
-        data["performance"] = _performance(facts, gpu_profile, result, workload)
-    if output == "json":
-        typer.echo(json.dumps(data, indent=2))
-    else:
-        typer.echo(_text(result, data.get("performance"), data["notes"]))
-    if not result.fits:
-        raise CheckFailed(f"{facts.name} does not fit on {result.gpu} with these settings")
+            result = with_suggestion(result, fit_hint(facts, gpu_profile, settings, profiler))
+        data = result.to_json()
+        data["vllmVersion"], data["accounting"] = version, profiler
+        if workload is not None and not facts.is_llm:
+            data["notes"].append(f"performance is predicted for LLMs only; {facts.name} is not one ({facts.kind})")
+            data["performance"] = None
+        elif workload is not None:
+            data["performance"] = _performance(facts, gpu_profile, result, workload)
+        if output == "json":
+            out.echo(data)
+        else:
+            typer.echo(_text(result, data.get("performance"), data["notes"]))
+        if not result.fits:
+            raise CheckFailed(f"{facts.name} does not fit on {result.gpu} with these settings")
 
 
 #: engine-settings field (document spelling) -> the flag of `stackgen size` that sets it
