@@ -74,7 +74,9 @@ def _performance(model: Model, placement) -> dict:
     slo = None
     if model.slo.p95_latency_ms is not None or model.slo.ttft_ms is not None:
         slo = {"p95LatencyMs": model.slo.p95_latency_ms, "ttftMs": model.slo.ttft_ms, "met": bool(o.slo_met)}
+    needed = o.needed if o.short and o.needed and o.needed > o.replicas else None
     return dict(performance=perf, slo=slo, cost_per_hour=None if o.cost is None else round(o.cost, 2),
+                replicas_needed=needed,
                 alternatives=tuple(a.to_json() for a in choice.alternatives),
                 autoscale_concurrency=choice.autoscale_concurrency)
 

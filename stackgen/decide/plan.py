@@ -58,6 +58,7 @@ class ModelPlan:
     alternatives: tuple[dict[str, Any], ...] = ()
     autoscale_concurrency: int | None = None    # requests in flight per replica the autoscaler targets
     cold_start: dict[str, Any] | None = None    # {firstStartSeconds, warmStartSeconds, phases}
+    replicas_needed: int | None = None          # replicas the peak needs when the pool holds fewer
 
     @property
     def multi_node(self) -> bool:

@@ -48,6 +48,18 @@ def triton_llm_only(stack, orchestration, models):
 
 
 @check
+def pool_short_of_peak(stack, orchestration, models):
+    """The chosen layout serves the peak only with more replicas than its pool holds."""
+    for m in models:
+        if m.replicas_needed and not (m.slo and m.slo["met"] is False):
+            yield PlanWarning(
+                "pool-short-of-peak",
+                f"{m.name} needs about {m.replicas_needed} replicas of {m.gpus_per_replica} GPU(s) for its "
+                f"peak on {m.node_pool or m.gpu}, which holds {m.replicas_max}: requests will queue at peak; "
+                "add nodes or GPUs, or lower traffic.peakRps", (m.name,))
+
+
+@check
 def slo_unmet(stack, orchestration, models):
     for m in models:
         if m.slo and m.slo["met"] is False:

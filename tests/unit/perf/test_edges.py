@@ -118,3 +118,13 @@ def test_performance_flags_on_a_non_llm_say_why_there_is_no_performance():
     proc = size("--model", "bge-base-en-v1.5", "--gpu", "l4", "--input-tokens", "100", "--output-tokens", "1",
                 "--concurrency", "4")
     assert proc.returncode == 0 and "performance is predicted for LLMs only" in proc.stdout
+
+
+def test_a_pool_short_of_the_peak_is_warned_about():
+    busy = {**EIGHT_B, "traffic": {"peakRps": 400, "avgInputTokens": 512, "avgOutputTokens": 256}}
+    plan = plan_of([busy], [{"name": "l4", "gpu": "l4-24gb", "nodes": 1, "gpusPerNode": 2}])
+    (warning,) = [w for w in plan.warnings if w.code == "pool-short-of-peak"]
+    model = plan.model("chat")
+    assert model.replicas_max <= 2 and f"holds {model.replicas_max}" in warning.message
+    calm = plan_of([EIGHT_B], [{"name": "h", "gpu": "h100-80gb", "nodes": 2}])
+    assert not [w for w in calm.warnings if w.code == "pool-short-of-peak"]
