@@ -17,6 +17,11 @@ class Problem:
 
 def cross_checks(stack: Stack, base_dir: Path) -> list[Problem]:
     problems: list[Problem] = []
+    if stack.namespace.startswith("kube-"):
+        problems.append(Problem(("metadata", "namespace"), f"{stack.namespace} is one of the cluster's own "
+                                "namespaces: stackgen would render it as a Namespace it manages (and apply "
+                                "--prune could delete what it does not own)",
+                                "serve models from a namespace of their own, e.g. ml-serving"))
     problems += _duplicates(stack)
     problems += _pools(stack)
     problems += _models(stack, base_dir)

@@ -92,9 +92,23 @@ class Metadata(_Model):
     namespace: DnsName = "default"
 
 
+def _taint_key(value: str) -> str:
+    if len(value) > 316 or not LABEL_KEY.match(value) or len(value.rsplit("/", 1)[-1]) > 63:
+        raise ValueError(f"{value!r} is not a valid taint key (a label key: [prefix/]name, the name at most "
+                         "63 letters, digits, '-', '_' or '.')")
+    return value
+
+
+def _taint_value(value: str) -> str:
+    if len(value) > 63 or not LABEL_VALUE.match(value):
+        raise ValueError(f"{value!r} is not a valid taint value (at most 63 letters, digits, '-', '_' or '.', "
+                         "starting and ending alphanumeric)")
+    return value
+
+
 class Taint(_Model):
-    key: Annotated[str, Field(min_length=1, max_length=316)]
-    value: Annotated[str, Field(max_length=63)] | None = None
+    key: Annotated[str, Field(min_length=1, max_length=316), AfterValidator(_taint_key)]
+    value: Annotated[str, Field(max_length=63), AfterValidator(_taint_value)] | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
 
 

@@ -51,3 +51,22 @@ def test_size_that_does_not_fit_prints_its_result_not_a_second_document():
     assert proc.returncode == 1
     doc = json.loads(proc.stdout)
     assert doc["fits"] is False and "error" not in doc
+
+
+def test_the_cluster_s_own_namespaces_are_refused(tmp_path):
+    stack = tmp_path / "stackgen.yaml"
+    stack.write_text(STACK_SHORT_POOL.replace("metadata: {name: t}", "metadata: {name: t, namespace: kube-system}"))
+    proc = cli("plan", "-f", str(stack), "-o", "json")
+    assert proc.returncode == 2
+    error = json.loads(proc.stdout)["error"]
+    assert error["field"] == "metadata.namespace" and error["line"] == 3 and "kube-system" in error["message"]
+
+
+@pytest.mark.parametrize("taint,field", [('{key: "nvidia.com/gpu", value: "a b"}', "value"),
+                                         ('{key: "bad key!", value: "x"}', "key")])
+def test_taints_are_checked_as_kubernetes_checks_them(tmp_path, taint, field):
+    stack = tmp_path / "stackgen.yaml"
+    stack.write_text(STACK_SHORT_POOL.replace("gpusPerNode: 1}", f"gpusPerNode: 1, taints: [{taint}]}}"))
+    proc = cli("plan", "-f", str(stack), "-o", "json")
+    assert proc.returncode == 2, proc.stdout
+    assert json.loads(proc.stdout)["error"]["field"].endswith(f"taints[0].{field}")
