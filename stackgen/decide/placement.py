@@ -99,6 +99,11 @@ def place(model: Model, framework: str | None, stack: Stack, facts: ModelFacts |
     candidates = [stack.pool(model.node_pool)] if model.node_pool else ordered_pools(stack, tier)
     if model.is_llm:
         candidates = [p for p in candidates if p.is_gpu] or candidates
+    if not candidates:
+        names = ", ".join(p.name for p in pools)
+        raise CheckFailed(f"model {model.name!r} is {'an LLM' if model.is_llm else 'a ' + model.kind + ' model'} "
+                          f"that needs a GPU, and the stack's node pools ({names}) have none. Add a GPU pool "
+                          "(spec.cluster.nodePools[].gpu, e.g. h100-80gb or l4-24gb)")
     if model.is_llm and facts is not None and facts.is_llm and all(p.is_gpu for p in candidates):
         found = _place_llm(model, stack, facts, [(p, pool_gpu(p), p.gpus, p.nodes) for p in candidates])
         if found is not None:

@@ -128,3 +128,8 @@ def test_a_pool_short_of_the_peak_is_warned_about():
     assert model.replicas_max <= 2 and f"holds {model.replicas_max}" in warning.message
     calm = plan_of([EIGHT_B], [{"name": "h", "gpu": "h100-80gb", "nodes": 2}])
     assert not [w for w in calm.warnings if w.code == "pool-short-of-peak"]
+
+
+def test_an_llm_on_a_stack_with_only_cpu_pools_says_to_add_a_gpu_pool():
+    with pytest.raises(CheckFailed, match=r"needs a GPU, and the stack's node pools \(cpu\) have none"):
+        plan_of([EIGHT_B], [{"name": "cpu", "gpu": "none", "nodes": 3}])
