@@ -39,11 +39,17 @@ def mig_instances_per_gpu(gpu: GpuProfile, profile: str) -> int:
     2g.20gb x3, 3g.40gb x2, 4g.40gb x1, 7g.80gb x1. The GPU's memory is its full-GPU
     profile's (7g.80gb) when the catalog lists one, else its catalog memory.
     """
+    compute, memory_slices = mig_slices(gpu, profile)
+    return max(1, min(MIG_COMPUTE_SLICES // compute, MIG_MEMORY_SLICES // memory_slices))
+
+
+def mig_slices(gpu: GpuProfile, profile: str) -> tuple[int, int]:
+    """(compute slices of 7, memory slices of 8) an instance of MIG `profile` takes: its
+    share of the GPU's SMs and of its memory and memory bandwidth."""
     compute, memory = _parse_profile(profile)
     whole = [_parse_profile(p)[1] for p in gpu.mig_profiles if p.startswith(f"{MIG_COMPUTE_SLICES}g.")]
     total_gb = whole[0] if whole else gpu.memory_bytes / 1e9
-    memory_slices = max(1, round(memory * MIG_MEMORY_SLICES / total_gb))
-    return max(1, min(MIG_COMPUTE_SLICES // compute, MIG_MEMORY_SLICES // memory_slices))
+    return compute, max(1, min(MIG_MEMORY_SLICES, round(memory * MIG_MEMORY_SLICES / total_gb)))
 
 
 def _parse_profile(profile: str) -> tuple[int, float]:

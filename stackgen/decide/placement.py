@@ -14,7 +14,7 @@ from stackgen.catalog import GpuProfile, ModelFacts, resolve_gpu
 from stackgen.decide import search
 from stackgen.decide.tables import CPU_FRAMEWORKS, TIER
 from stackgen.errors import CheckFailed
-from stackgen.sizing import ModelSizing, llm_cold_start, plan_model
+from stackgen.sizing import EngineSettings, ModelSizing, fit_hint, llm_cold_start, llm_reasons, plan_model
 from stackgen.spec.models import Model, NodePool, ReplicaRange, Stack
 
 #: GPU assumed when the stack describes no node pools at all.
@@ -78,16 +78,14 @@ def ordered_pools(stack: Stack, tier: str) -> list[NodePool]:
 
 
 def _size_on(model: Model, facts: ModelFacts | None, pool: NodePool | None,
-             gpu: GpuProfile | None, util: float, profiler: str = "v1") -> ModelSizing:
+             gpu: GpuProfile | None, util: float) -> ModelSizing:
+    """Non-LLMs, models outside the catalog and LLMs without a GPU (LLMs with known facts on
+    GPUs are placed by the layout search, `_place_llm`)."""
     gpus_per_node = pool.gpus if pool else (8 if gpu else 0)
     return plan_model(
         facts, gpu, gpus_per_node=gpus_per_node, nodes=pool.nodes if pool else 1,
-        peak_rps=model.traffic.peak_rps, avg_input_tokens=model.traffic.avg_input_tokens,
-        avg_output_tokens=model.traffic.avg_output_tokens, source=model.source,
-        max_model_len=model.max_model_len, dtype=model.dtype,
-        quantization=None if model.quantization == "auto" else model.quantization,
-        replicas=model.replicas if isinstance(model.replicas, int) else None,
-        gpu_memory_utilization=util, sliced=bool(pool and (pool.mig or pool.time_slicing)), profiler=profiler)
+        peak_rps=model.traffic.peak_rps, source=model.source,
+        replicas=model.replicas if isinstance(model.replicas, int) else None, gpu_memory_utilization=util)
 
 
 def place(model: Model, framework: str | None, stack: Stack, facts: ModelFacts | None) -> Placement:
@@ -105,19 +103,18 @@ def place(model: Model, framework: str | None, stack: Stack, facts: ModelFacts |
                           f"that needs a GPU, and the stack's node pools ({names}) have none. Add a GPU pool "
                           "(spec.cluster.nodePools[].gpu, e.g. h100-80gb or l4-24gb)")
     if model.is_llm and facts is not None and facts.is_llm and all(p.is_gpu for p in candidates):
-        found = _place_llm(model, stack, facts, [(p, pool_gpu(p), p.gpus, p.nodes) for p in candidates])
-        if found is not None:
-            head = _pool_reasons(model, found.pool, found.gpu, tier, found.sizing)[0]
-            if model.slo.tightest_ms is not None and not model.node_pool:
-                head = (f"{found.pool.name} ({found.gpu.id}, {found.gpu.memory_gib:g} GiB): the SLO and the "
-                        f"price decide among every pool, TP and PP that fits ({found.choice.compared} "
-                        "layouts compared)")
-            return dataclasses.replace(found, reasons=(head, *found.reasons))
+        found = _place_llm(model, stack, facts, [(p, pool_gpu(p), p.gpus, p.nodes) for p in candidates],
+                           "no node pool")
+        head = _pool_reasons(model, found.pool, found.gpu, tier, found.sizing)[0]
+        if model.slo.tightest_ms is not None and not model.node_pool:
+            head = (f"{found.pool.name} ({found.gpu.id}, {found.gpu.memory_gib:g} GiB): the SLO and the "
+                    f"price decide among every pool, TP and PP that fits ({found.choice.compared} "
+                    "layouts compared)")
+        return dataclasses.replace(found, reasons=(head, *found.reasons))
     tried = []
     for pool in candidates:
         gpu = pool_gpu(pool)
-        sizing = _size_on(model, facts, pool, gpu, stack.spec.render.gpu_memory_utilization,
-                          accounting(stack, facts))
+        sizing = _size_on(model, facts, pool, gpu, stack.spec.render.gpu_memory_utilization)
         if sizing.fits:
             return Placement(pool, gpu, gpu_resource(pool), sizing,
                              _pool_reasons(model, pool, gpu, tier, sizing))
@@ -162,51 +159,65 @@ def _explicit_replicas(model: Model) -> int | None:
 
 
 def _place_llm(model: Model, stack: Stack, facts: ModelFacts,
-               pools: list[tuple[NodePool | None, GpuProfile, int, int]]) -> Placement | None:
-    """The layout search over (pool, GPU, GPUs per node, nodes); None when nothing fits
-    (the caller then explains each pool's miss)."""
+               pools: list[tuple[NodePool | None, GpuProfile, int, int]], where: str) -> Placement:
+    """The layout search over (pool, GPU, GPUs per node, nodes); CheckFailed naming each
+    pool's misses when no layout fits anywhere."""
     util = stack.spec.render.gpu_memory_utilization
     params = search.load_params()
     profiler = accounting(stack, facts)
-    per_pool = [search.candidate_layouts(model, facts, pool, gpu, gpus_per_node=per_node, nodes=nodes,
-                                         util=util, provider=stack.spec.cluster.provider, params=params,
-                                         profiler=profiler)[0]
-                for pool, gpu, per_node, nodes in pools]
+    per_pool, tried = [], []
+    for pool, gpu, per_node, nodes in pools:
+        found, misses = search.candidate_layouts(model, facts, pool, gpu, gpus_per_node=per_node, nodes=nodes,
+                                                 util=util, provider=stack.spec.cluster.provider, params=params,
+                                                 profiler=profiler)
+        per_pool.append(found)
+        tried.append(f"{pool.name if pool else gpu.id} ({gpu.id}, {gpu.memory_gib:g} GiB a pod): "
+                     + "; ".join([*misses[-2:], _fit_hint(model, facts, pool, gpu, util, profiler)]))
     if not any(per_pool):
-        return None
+        raise CheckFailed(f"model {model.name!r} fits on {where}. Tried: " + " | ".join(tried)
+                          + ". Add a pool with larger GPUs or more GPUs per node, set quantization "
+                            "(fp8/awq, or auto), or lower maxModelLen.")
     choice = search.choose(model, per_pool, params, _explicit_replicas(model))
     o = choice.chosen
     lay, result = o.layout, o.layout.result
     high = o.replicas if _explicit_replicas(model) else min(lay.capacity, max(o.replicas, math.ceil(o.replicas * search.headroom())))
-    reasons = [f"tensor parallel {lay.tp} x pipeline {lay.pp}: {result.weight_bytes_per_gpu / GIB:.1f} GiB weights "
-               f"and {result.kv_cache_bytes_per_gpu / GIB:.1f} GiB KV cache per GPU, {result.kv_cache_tokens:,} KV "
-               f"tokens, {result.max_concurrency:.1f} concurrent {result.max_model_len:,}-token requests",
-               *choice.reasons, *([lay.note] if lay.note else [])]
+    reasons = [*llm_reasons(result), *choice.reasons, *([lay.note] if lay.note else [])]
+    start = llm_cold_start(facts, result, model.source)
     sizing = ModelSizing(
         fits=True, tensor_parallel_size=lay.tp, pipeline_parallel_size=lay.pp, gpus_per_replica=lay.gpus,
         replicas_min=o.replicas, replicas_max=high, weight_bytes=result.weight_bytes_total,
-        cold_start_seconds=llm_cold_start(facts, result, model.source).first_seconds,
-        max_model_len=result.max_model_len, result=result, reasons=tuple(reasons),
-        cold_start=llm_cold_start(facts, result, model.source))
+        cold_start_seconds=start.first_seconds, max_model_len=result.max_model_len, result=result,
+        reasons=tuple(reasons), cold_start=start)
     pool = lay.pool
     return Placement(pool, lay.gpu, gpu_resource(pool) if pool else "nvidia.com/gpu", sizing,
                      sizing.reasons, choice)
 
 
+def _fit_hint(model: Model, facts: ModelFacts, pool: NodePool | None, gpu: GpuProfile, util: float,
+              profiler: str) -> str:
+    if pool is not None and (pool.mig or pool.time_slicing):
+        return ("a slice holds one replica (slices form no tensor-parallel group): use a larger MIG "
+                "profile, fewer time-slicing replicas or whole GPUs")
+    base = EngineSettings(max_model_len=model.max_model_len, dtype=model.dtype or "auto",
+                          quantization="none" if model.quantization in (None, "auto") else model.quantization,
+                          gpu_memory_utilization=util)
+    return fit_hint(facts, gpu, base, profiler)
+
+
 def _place_without_pools(model: Model, framework: str | None, facts: ModelFacts | None,
                          util: float, stack: Stack | None = None) -> Placement:
     if _tier(model, framework) == "cpu":
-        sizing = _size_on(model, facts, None, None, util, accounting(stack, facts) if stack else "v1")
+        sizing = _size_on(model, facts, None, None, util)
         return Placement(None, None, None, sizing, (
             "no node pools described: runs on CPU nodes", *sizing.reasons))
     gpu = resolve_gpu(ASSUMED_GPU)
     if stack is not None and model.is_llm and facts is not None and facts.is_llm:
-        found = _place_llm(model, stack, facts, [(None, gpu, 8, 1)])
-        if found is not None:
-            return dataclasses.replace(found, gpu_resource="nvidia.com/gpu", reasons=(
-                f"no node pools described: sized for {gpu.id}; add spec.cluster.nodePools to place "
-                "it on a specific pool", *found.reasons))
-    sizing = _size_on(model, facts, None, gpu, util, accounting(stack, facts) if stack else "v1")
+        found = _place_llm(model, stack, facts, [(None, gpu, 8, 1)],
+                           f"no layout of 8x {gpu.id} (assumed, since no node pools are described)")
+        return dataclasses.replace(found, gpu_resource="nvidia.com/gpu", reasons=(
+            f"no node pools described: sized for {gpu.id}; add spec.cluster.nodePools to place "
+            "it on a specific pool", *found.reasons))
+    sizing = _size_on(model, facts, None, gpu, util)
     if not sizing.fits:
         raise CheckFailed(f"model {model.name!r} does not fit on 8x {gpu.id} (assumed, since "
                           "no node pools are described): " + "; ".join(sizing.reasons[-2:]))

@@ -120,22 +120,16 @@ def _perf_gpu(gpu: GpuProfile, pool: NodePool | None) -> GpuProfile:
     if pool.mig:
         from stackgen.catalog import resolve_gpu
 
-        whole = resolve_gpu(pool.gpu)
-        full_gb = max((capacity._parse_profile(p)[1] for p in whole.mig_profiles
-                       if p.startswith(f"{capacity.MIG_COMPUTE_SLICES}g.")), default=whole.memory_bytes / 1e9)
-        g, mem = capacity._parse_profile(pool.mig)
-        compute = g / capacity.MIG_COMPUTE_SLICES
-        slices = max(1, round(mem * capacity.MIG_MEMORY_SLICES / full_gb))
-        bandwidth = min(1.0, slices / capacity.MIG_MEMORY_SLICES)
-        return dataclasses.replace(gpu, bandwidth_gbs=gpu.bandwidth_gbs * bandwidth,
-                                   bf16_tflops=gpu.bf16_tflops * compute,
-                                   fp8_tflops=gpu.fp8_tflops * compute if gpu.fp8_tflops else None)
+        g, slices = capacity.mig_slices(resolve_gpu(pool.gpu), pool.mig)
+        return _share(gpu, g / capacity.MIG_COMPUTE_SLICES, slices / capacity.MIG_MEMORY_SLICES)
     if pool.time_slicing:
-        share = 1 / pool.time_slicing
-        return dataclasses.replace(gpu, bandwidth_gbs=gpu.bandwidth_gbs * share,
-                                   bf16_tflops=gpu.bf16_tflops * share,
-                                   fp8_tflops=gpu.fp8_tflops * share if gpu.fp8_tflops else None)
+        return _share(gpu, 1 / pool.time_slicing, 1 / pool.time_slicing)
     return gpu
+
+
+def _share(gpu: GpuProfile, compute: float, bandwidth: float) -> GpuProfile:
+    return dataclasses.replace(gpu, bandwidth_gbs=gpu.bandwidth_gbs * bandwidth, bf16_tflops=gpu.bf16_tflops * compute,
+                               fp8_tflops=gpu.fp8_tflops * compute if gpu.fp8_tflops else None)
 
 
 def _quantizations(model: Model, facts: ModelFacts, gpu: GpuProfile) -> list[str]:

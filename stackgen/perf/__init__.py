@@ -20,8 +20,8 @@ __all__ = ["PerfParams", "Performance", "Replica", "RequestTooLong", "StepTime",
 def replica_for(facts: ModelFacts, gpu: GpuProfile, result, params: PerfParams | None = None) -> Replica:
     """The replica a `SizeResult` describes (its TP, PP, dtype, quantization, KV cache
     and batching limits) on `gpu`."""
-    kv_bytes = 1 if result.kv_cache_dtype.startswith("fp8") else 2
     return replica(facts, gpu, tp=result.tensor_parallel_size, pp=result.pipeline_parallel_size,
-                   dtype=result.dtype, quantization=result.quantization, kv_dtype_bytes=kv_bytes,
+                   dtype=result.dtype, quantization=result.quantization,
+                   kv_bytes_per_token=result.kv_bytes_per_token,
                    max_num_batched_tokens=result.max_num_batched_tokens, max_num_seqs=result.max_num_seqs,
                    kv_cache_tokens=result.kv_cache_tokens, params=params or load_params())

@@ -81,11 +81,11 @@ def _peak_flops(gpu: GpuProfile, quantization: str) -> float:
 
 
 def replica(facts: ModelFacts, gpu: GpuProfile, *, tp: int, pp: int, dtype: str, quantization: str,
-            kv_dtype_bytes: int, max_num_batched_tokens: int, max_num_seqs: int,
+            kv_bytes_per_token: int, max_num_batched_tokens: int, max_num_seqs: int,
             kv_cache_tokens: int | None, params: PerfParams) -> Replica:
     """The per-token work of `facts` split over TP x PP GPUs in `dtype` / `quantization`."""
     per = M.weight_bytes_per_param(quantization, dtype, facts)
-    dense_per = per if not M._experts_only(facts) else DTYPE_BYTES[dtype]   # gpt-oss: 16-bit attention
+    dense_per = per if not M.experts_only(facts) else DTYPE_BYTES[dtype]   # gpt-oss: 16-bit attention
     body = max(facts.num_params - facts.embedding_params, 0)
     routed, experts, topk = moe_split(facts)
     dense = body - routed
@@ -110,7 +110,7 @@ def replica(facts: ModelFacts, gpu: GpuProfile, *, tp: int, pp: int, dtype: str,
         expert_flops_per_token=2 * (routed * topk / experts if experts else 0) * share,
         expert_slice=max((facts.moe_intermediate_size or facts.intermediate_size) // tp, 1) if experts else 0,
         attn_flops_per_ctx=attn,
-        kv_bytes_per_token=M.kv_bytes_per_token(facts, tp, pp, kv_dtype_bytes),
+        kv_bytes_per_token=kv_bytes_per_token,
         peak_flops=_peak_flops(gpu, quantization),
         compute_factor=params.int4_compute_factor if int4 else 1.0,
         max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,

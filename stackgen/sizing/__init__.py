@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from stackgen.sizing.core import SizeResult, size
 from stackgen.sizing.engine import EngineSettings, tp_choices
-from stackgen.sizing.plan import ModelSizing, cold_start_seconds, llm_cold_start, plan_model
+from stackgen.sizing.plan import ModelSizing, cold_start_seconds, llm_cold_start, llm_reasons, plan_model
 from stackgen.sizing.search import fit_hint, smallest_fit, smallest_tp
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "SizeResult",
     "cold_start_seconds",
     "llm_cold_start",
+    "llm_reasons",
     "fit_hint",
     "plan_model",
     "size",

@@ -39,7 +39,7 @@ def body_bytes_per_param(facts: ModelFacts, quantization: str, dtype: str, tp: i
     parameter count."""
     per = weight_bytes_per_param(quantization, dtype, facts)
     body = facts.num_params - facts.embedding_params
-    if body <= 0 or not _experts_only(facts):
+    if body <= 0 or not experts_only(facts):
         return per
     from stackgen.catalog.params import routed_expert_params
 
@@ -51,7 +51,7 @@ def body_bytes_per_param(facts: ModelFacts, quantization: str, dtype: str, tp: i
     return (routed * per + (body - routed) * DTYPE_BYTES[dtype]) / body
 
 
-def _experts_only(facts: ModelFacts) -> bool:
+def experts_only(facts: ModelFacts) -> bool:
     if not facts.num_experts:
         return False
     skipped = (facts.config.get("quantization_config") or {}).get("modules_to_not_convert") or ()

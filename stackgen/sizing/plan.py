@@ -11,7 +11,7 @@ from stackgen.engine_settings import RENDER_GPU_MEMORY_UTILIZATION
 from stackgen.sizing import memory as M
 from stackgen.sizing.core import SizeResult
 from stackgen.sizing.engine import DEFAULT_PROFILER, EngineSettings, compute_dtype, effective_quantization, tp_choices
-from stackgen.sizing.search import fit_hint, try_size
+from stackgen.sizing.search import try_size
 from stackgen.sizing.coldstart import ColdStart, cold_start
 from stackgen.sizing.tables import throughput_table
 
@@ -51,24 +51,12 @@ def llm_cold_start(facts: ModelFacts, result: SizeResult, source: str) -> ColdSt
                       moe=bool(facts.num_experts))
 
 
-def replica_rps(facts: ModelFacts | None, gpu: GpuProfile | None, tp: int, pp: int,
-                avg_in: int, avg_out: int) -> float:
-    """Requests per second one replica sustains, from profiles/throughput.yaml."""
-    t = throughput_table()
+def replica_rps(facts: ModelFacts | None, gpu: GpuProfile | None) -> float:
+    """Requests per second one replica of a non-LLM model sustains (profiles/throughput.yaml;
+    LLMs get theirs from the performance model, stackgen/perf)."""
+    per = throughput_table()["requests_per_s"]
     kind = facts.kind if facts else "other"
-    if kind != "llm":
-        per = t["requests_per_s"].get(kind, t["requests_per_s"]["other"])
-        return float(per["gpu" if gpu else "cpu"])
-    per_gpu = t["llm_output_tokens_per_s"]
-    base = per_gpu.get(gpu.id if gpu else "cpu", per_gpu["default"])
-    active = facts.num_params
-    if facts.num_experts:
-        topk = int(facts.config.get("num_experts_per_tok") or 2)
-        active = facts.num_params * min(1.0, (topk + 1) / facts.num_experts)
-    gpus = tp * pp
-    scale = t["reference_params"] / max(active, 1) * gpus * t["tp_efficiency"] ** math.log2(gpus)
-    cost = avg_out + avg_in * t["input_token_cost"]
-    return base * scale / max(cost, 1)
+    return float(per.get(kind, per["other"])["gpu" if gpu else "cpu"])
 
 
 def _replicas(rps_each: float, peak_rps: float, capacity: int, explicit: int | None) -> tuple[int, int, str | None]:
@@ -129,18 +117,6 @@ def fit_layout(facts: ModelFacts, gpu: GpuProfile, tp: int, pp: int, base: Engin
     return None, result, None
 
 
-def _fit_llm(facts, gpu, gpus_per_node, nodes, base: EngineSettings, sliced: bool = False,
-             profiler: str = DEFAULT_PROFILER) -> tuple[SizeResult | None, SizeResult | None, str | None]:
-    """(fitting result, last tried, note) over the layouts in order."""
-    last = None
-    for tp, pp in layouts(facts, gpus_per_node, nodes, sliced):
-        fit, tried, note = fit_layout(facts, gpu, tp, pp, base, profiler)
-        last = tried or last
-        if fit is not None:
-            return fit, last, note
-    return None, last, None
-
-
 def _unknown(source: str, gpus_per_node: int, gpu: GpuProfile | None, replicas: int | None) -> ModelSizing:
     n = replicas or 1
     return ModelSizing(
@@ -160,7 +136,7 @@ def _non_llm(facts: ModelFacts, gpu: GpuProfile | None, *, gpus_per_node: int, n
     result = try_size(facts, gpu, settings) if gpu else None
     fits = result.fits if result else True
     capacity = replicas_that_fit(nodes, gpus_per_node, 1) if gpu else 0
-    rps = replica_rps(facts, gpu, 1, 1, 0, 0)
+    rps = replica_rps(facts, gpu)
     low, high, note = _replicas(rps, peak_rps, capacity, replicas)
     reasons = [f"{facts.kind}: {facts.num_params / 1e6:,.0f}M parameters, {weights / 2**30:.2f} GiB of "
                f"weights; about {rps:g} rps per replica (profiles/throughput.yaml)"]
@@ -171,54 +147,30 @@ def _non_llm(facts: ModelFacts, gpu: GpuProfile | None, *, gpus_per_node: int, n
                        max_model_len=None, result=result, reasons=tuple(reasons))
 
 
-def _llm_reasons(result: SizeResult, rps: float, note: str | None) -> list[str]:
-    """What the memory model found (the performance model's figures come from the layout
-    search, decide/search.py, when the model fits)."""
-    out = [f"tensor parallel {result.tensor_parallel_size} x pipeline {result.pipeline_parallel_size}: "
-           f"{result.weight_bytes_per_gpu / 2**30:.1f} GiB weights and "
-           f"{result.kv_cache_bytes_per_gpu / 2**30:.1f} GiB KV cache per GPU, "
-           f"{result.kv_cache_tokens:,} KV tokens, {result.max_concurrency:.1f} concurrent "
-           f"{result.max_model_len:,}-token requests"]
-    return out + ([note] if note else [])
+def llm_reasons(result: SizeResult) -> list[str]:
+    """What the memory model found for an LLM's layout."""
+    return [f"tensor parallel {result.tensor_parallel_size} x pipeline {result.pipeline_parallel_size}: "
+            f"{result.weight_bytes_per_gpu / 2**30:.1f} GiB weights and "
+            f"{result.kv_cache_bytes_per_gpu / 2**30:.1f} GiB KV cache per GPU, "
+            f"{result.kv_cache_tokens:,} KV tokens, {result.max_concurrency:.1f} concurrent "
+            f"{result.max_model_len:,}-token requests"]
 
 
 def plan_model(facts: ModelFacts | None, gpu: GpuProfile | None, *, gpus_per_node: int, nodes: int,
-               peak_rps: float, avg_input_tokens: int, avg_output_tokens: int, source: str,
-               max_model_len: int | None = None, dtype: str | None = None, quantization: str | None = None,
-               replicas: int | None = None,
-               gpu_memory_utilization: float = RENDER_GPU_MEMORY_UTILIZATION, sliced: bool = False,
-               profiler: str = DEFAULT_PROFILER) -> ModelSizing:
-    """Size one model of a stack on its node pool (gpu None: a CPU pool), at the
-    `--gpu-memory-utilization` the stack renders (the stack file's default is 0.9)."""
-    base = EngineSettings(max_model_len=max_model_len, dtype=dtype or "auto", quantization=quantization or "none",
-                          gpu_memory_utilization=gpu_memory_utilization)
+               peak_rps: float, source: str, replicas: int | None = None,
+               gpu_memory_utilization: float = RENDER_GPU_MEMORY_UTILIZATION) -> ModelSizing:
+    """Size a non-LLM model of a stack on its node pool (gpu None: a CPU pool), a model
+    outside the catalog, or an LLM that has no GPU. LLMs with known facts on GPU pools are
+    placed by the layout search (stackgen/decide/search.py)."""
     if facts is None:
         return _unknown(source, gpus_per_node, gpu, replicas)
-    if not facts.is_llm:
-        return _non_llm(facts, gpu, gpus_per_node=gpus_per_node, nodes=nodes, peak_rps=peak_rps,
-                        source=source, replicas=replicas, base=base)
-    if gpu is None:
+    if facts.is_llm:
+        if gpu is not None:
+            raise ValueError("LLMs on GPUs are placed by the layout search (decide/search.py)")
         return _llm_on_cpu(facts, source, replicas)
-    fit, last, note = _fit_llm(facts, gpu, gpus_per_node, nodes, base, sliced, profiler)
-    chosen = fit or last
-    if chosen is None:
-        return _llm_on_cpu(facts, source, replicas)
-    tp, pp = chosen.tensor_parallel_size, chosen.pipeline_parallel_size
-    rps = replica_rps(facts, gpu, tp, pp, avg_input_tokens, avg_output_tokens)
-    capacity = replicas_that_fit(nodes, gpus_per_node, 1 if sliced else tp, pods_per_replica=pp)  # a TP group per node
-    low, high, cap_note = _replicas(rps, peak_rps, capacity, replicas)
-    reasons = _llm_reasons(chosen, rps, note) + ([cap_note] if cap_note else [])
-    if fit is None:
-        hint = ("a slice holds one replica (slices form no tensor-parallel group): use a larger MIG "
-                "profile, fewer time-slicing replicas or whole GPUs" if sliced
-                else fit_hint(facts, gpu, base.replace(tensor_parallel_size=tp)))
-        reasons.insert(0, f"{facts.name} does not fit on this pool ({nodes} x {gpus_per_node} {gpu.id}); " + hint)
-    return ModelSizing(fits=fit is not None, tensor_parallel_size=tp, pipeline_parallel_size=pp,
-                       gpus_per_replica=tp * pp, replicas_min=low, replicas_max=high,
-                       weight_bytes=chosen.weight_bytes_total,
-                       cold_start_seconds=llm_cold_start(facts, chosen, source).first_seconds,
-                       max_model_len=chosen.max_model_len, result=chosen, reasons=tuple(reasons),
-                       cold_start=llm_cold_start(facts, chosen, source))
+    base = EngineSettings(gpu_memory_utilization=gpu_memory_utilization)
+    return _non_llm(facts, gpu, gpus_per_node=gpus_per_node, nodes=nodes, peak_rps=peak_rps,
+                    source=source, replicas=replicas, base=base)
 
 
 def _llm_on_cpu(facts: ModelFacts, source: str, replicas: int | None) -> ModelSizing:

@@ -106,48 +106,64 @@ def test_bfloat16_on_t4_is_rejected_and_auto_falls_back_to_float16():
     assert size(resolve_model("llama-3.2-1b"), t4, EngineSettings(max_model_len=4096)).dtype == "float16"
 
 
+def plan_on(model: dict, pools: list[dict]):
+    """One model planned by the real path (decide: the layout search for LLMs)."""
+    from pathlib import Path
+
+    from stackgen.catalog import stack_facts
+    from stackgen.decide import decide
+    from stackgen.spec import parse_stack
+
+    stack = parse_stack({"apiVersion": "stackgen.dev/v1alpha1", "kind": "Stack", "metadata": {"name": "t"},
+                         "spec": {"cluster": {"provider": "generic", "nodePools": pools},
+                                  "models": [{"name": "m", "kind": "llm", **model}]}}, "stackgen.yaml")
+    return decide(stack, stack_facts(stack, Path("."))).model("m")
+
+
 def test_plan_picks_the_smallest_tp_that_fits():
-    sizing = plan_model(resolve_model("llama-3.1-70b"), H100, gpus_per_node=8, nodes=1, peak_rps=1,
-                        avg_input_tokens=512, avg_output_tokens=256, source="hf://meta-llama/Llama-3.1-70B-Instruct",
-                        max_model_len=8192)
-    tp = sizing.tensor_parallel_size
-    assert sizing.fits and tp in (2, 4, 8) and sizing.gpus_per_replica == tp
+    """The layout the plan holds to (an SLO only a single request alone meets): the smallest
+    tensor-parallel group whose memory fits, since any wider one costs more."""
+    plan = plan_on({"source": "hf://meta-llama/Llama-3.1-70B-Instruct", "maxModelLen": 8192,
+                    "traffic": {"peakRps": 0.01, "avgInputTokens": 512, "avgOutputTokens": 256},
+                    "slo": {"p95LatencyMs": 600000}}, [{"name": "h", "gpu": "h100-80gb", "nodes": 1}])
+    tp = plan.tensor_parallel_size
+    assert plan.slo["met"] and tp in (2, 4, 8) and plan.gpus_per_replica == tp
     smaller = size(resolve_model("llama-3.1-70b"), H100, EngineSettings(tensor_parallel_size=tp // 2,
-                                                                       max_model_len=8192))
+                                                                       max_model_len=8192,
+                                                                       gpu_memory_utilization=0.9))
     assert not smaller.fits
 
 
 def test_plan_uses_pipeline_parallel_across_nodes_for_405b():
-    sizing = plan_model(resolve_model("llama-3.1-405b"), H100, gpus_per_node=8, nodes=2, peak_rps=1,
-                        avg_input_tokens=512, avg_output_tokens=256, source="hf://x", max_model_len=8192)
-    assert sizing.fits and (sizing.tensor_parallel_size, sizing.pipeline_parallel_size) == (8, 2)
+    plan = plan_on({"source": "hf://meta-llama/Llama-3.1-405B-Instruct", "maxModelLen": 8192,
+                    "traffic": {"peakRps": 1, "avgInputTokens": 512, "avgOutputTokens": 256}},
+                   [{"name": "h", "gpu": "h100-80gb", "nodes": 2}])
+    assert (plan.tensor_parallel_size, plan.pipeline_parallel_size) == (8, 2)
 
 
 def test_plan_replicas_grow_with_request_rate():
-    kw = dict(gpus_per_node=8, nodes=4, avg_input_tokens=512, avg_output_tokens=256, source="hf://x",
-              max_model_len=8192)
-    low = plan_model(LLAMA8, H100, peak_rps=1, **kw)
-    high = plan_model(LLAMA8, H100, peak_rps=50, **kw)
+    kw = dict(source="hf://meta-llama/Llama-3.1-8B-Instruct", maxModelLen=8192)
+    pools = [{"name": "h", "gpu": "h100-80gb", "nodes": 4}]
+    low = plan_on({**kw, "traffic": {"peakRps": 1, "avgInputTokens": 512, "avgOutputTokens": 256}}, pools)
+    high = plan_on({**kw, "traffic": {"peakRps": 200, "avgInputTokens": 512, "avgOutputTokens": 256}}, pools)
     assert high.replicas_min > low.replicas_min >= 1 and high.replicas_max >= high.replicas_min
 
 
 def test_plan_unknown_model_is_skipped_with_a_fix():
-    sizing = plan_model(None, H100, gpus_per_node=8, nodes=1, peak_rps=1, avg_input_tokens=1,
-                        avg_output_tokens=1, source="hf://org/mystery")
+    sizing = plan_model(None, H100, gpus_per_node=8, nodes=1, peak_rps=1, source="hf://org/mystery")
     assert sizing.result is None and "modelConfig" in sizing.reasons[0]
 
 
 def test_plan_cpu_pool_embedding_and_cold_start_by_scheme():
     facts = resolve_model("all-minilm-l6-v2")
-    kw = dict(gpus_per_node=0, nodes=2, peak_rps=10, avg_input_tokens=64, avg_output_tokens=0)
+    kw = dict(gpus_per_node=0, nodes=2, peak_rps=10)
     pvc = plan_model(facts, None, source="pvc://models/minilm", **kw)
     hf = plan_model(facts, None, source="hf://sentence-transformers/all-MiniLM-L6-v2", **kw)
     assert pvc.fits and pvc.gpus_per_replica == 0 and pvc.cold_start_seconds < hf.cold_start_seconds
 
 
 def test_plan_llm_on_cpu_pool_does_not_fit():
-    sizing = plan_model(LLAMA8, None, gpus_per_node=0, nodes=1, peak_rps=1, avg_input_tokens=1,
-                        avg_output_tokens=1, source="hf://x")
+    sizing = plan_model(LLAMA8, None, gpus_per_node=0, nodes=1, peak_rps=1, source="hf://x")
     assert not sizing.fits and "GPU" in sizing.reasons[0]
 
 
