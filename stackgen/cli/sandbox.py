@@ -22,10 +22,13 @@ def state_dir() -> Path:
 def up(
     file: Path = typer.Option(Path("stackgen.yaml"), "-f", "--file", help="The stack file whose node pools to mirror."),
     kubeconfig_out: Path | None = typer.Option(None, "--kubeconfig-out", help="Also copy the kubeconfig here."),
+    controllers: bool = typer.Option(True, "--controllers/--no-controllers",
+                                     help="Also run KServe's manager and the LeaderWorkerSet controller."),
 ) -> None:
-    """Start the sandbox (etcd, kube-apiserver, controller-manager, scheduler, kwok) and print its kubeconfig path."""
+    """Start the sandbox (etcd, kube-apiserver, controller-manager, scheduler, kwok, and the KServe and LWS controllers) and print its kubeconfig path."""
     import shutil
 
+    from stackgen.cluster.controllers import missing_controllers
     from stackgen.cluster.controlplane import missing_binaries
     from stackgen.cluster.sandbox import sandbox_up
     from stackgen.cluster.stack_nodes import add_sandbox_volumes, kwok_pools
@@ -33,11 +36,12 @@ def up(
     from stackgen.spec import load_stack
 
     stack = load_stack(file)
-    missing = missing_binaries()
+    missing = missing_binaries() + (missing_controllers() if controllers else [])
     if missing:
         raise InputError(f"control-plane binaries are not built ({', '.join(missing)})",
-                         fix="run `make controlplane` (Go 1.26 and the Go module proxy are needed once)")
-    kubeconfig = sandbox_up(state_dir(), kwok_pools(stack))
+                         fix="run `make controlplane` (Go 1.26 and the Go module proxy are needed once)"
+                             + (", or pass --no-controllers" if controllers else ""))
+    kubeconfig = sandbox_up(state_dir(), kwok_pools(stack), controllers=controllers)
     add_sandbox_volumes(str(kubeconfig))
     if kubeconfig_out:
         shutil.copyfile(kubeconfig, kubeconfig_out)

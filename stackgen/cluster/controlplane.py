@@ -181,6 +181,7 @@ class ControlPlane:
         bin_dir: Path | str | None = None,
         detached: bool = False,
         timeout: float = 120.0,
+        controllers: bool = False,
     ) -> None:
         self.pools = [kwok_nodes.as_pool(p) for p in pools]
         self.crds_dir = Path(crds_dir) if crds_dir else default_crds_dir()
@@ -188,6 +189,7 @@ class ControlPlane:
         self.bin_dir = Path(bin_dir) if bin_dir else binaries_dir()
         self.detached = detached
         self.timeout = timeout
+        self.controllers = controllers  # KServe's manager and LWS's controller (controllers.py)
         self._own_dir = work_dir is None
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="stackgen-cp-"))
         self.kubeconfig = self.work_dir / "kubeconfig"
@@ -204,6 +206,13 @@ class ControlPlane:
             raise StackgenError(
                 f"control-plane binaries missing in {self.bin_dir}: {', '.join(missing)}; "
                 "build them with `make controlplane` (tools/controlplane/build.sh)")
+        if self.controllers:
+            from stackgen.cluster.controllers import controllers_dir, missing_controllers
+
+            if missing_controllers():
+                raise StackgenError(
+                    f"controllers missing in {controllers_dir()}: "
+                    f"{', '.join(missing_controllers())}; build them with `make controlplane`")
         for attempt in (1, 2, 3):
             if not self.detached:
                 _LIVE.add(self)
@@ -241,6 +250,10 @@ class ControlPlane:
                    "the default service account", self.components["kube-controller-manager"])
         if self.pools:
             self.add_nodes(self.pools)
+        if self.controllers:
+            from stackgen.cluster.controllers import start_controllers
+
+            start_controllers(self)
 
     def stop(self) -> None:
         """Stop every component (reverse order) and remove the work folder if it was ours."""

@@ -88,6 +88,18 @@ def _sign(pki: Pki, key: Path, crt: Path, subject: str, extensions: str) -> None
     ext.unlink()
 
 
+def make_serving_cert(pki: Pki, directory: Path) -> tuple[Path, Path]:
+    """A webhook serving certificate for 127.0.0.1 signed by the sandbox CA, as tls.crt and
+    tls.key in `directory` (the file names controller-runtime's webhook server reads)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    crt, key = directory / "tls.crt", directory / "tls.key"
+    _new_key(key)
+    _sign(pki, key, crt, "/CN=stackgen-sandbox-webhooks",
+          "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+          "keyUsage=critical,digitalSignature,keyEncipherment\n")
+    return crt, key
+
+
 def make_pki(directory: Path) -> Pki:
     """Create a CA, the apiserver and admin certificates and the service-account keys."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,14 @@ class Resource:
     namespaced: bool
 
 
+def _webhook_hint(message: str) -> str:
+    if "deploymentMode cannot be changed" in message:
+        return (". KServe cannot change an InferenceService's deployment mode in place: "
+                "delete it first (`kubectl delete inferenceservice NAME -n NAMESPACE`), then "
+                "apply again")
+    return ""
+
+
 class Kube:
     def __init__(self, kubeconfig: str | None = None, context: str | None = None,
                  attempts: int = 6, timeout: float = 30.0) -> None:
@@ -112,6 +120,13 @@ class Kube:
         if status == 401:
             return ClusterError(f"authentication failed for {self.context}: {message}. Refresh "
                                 "the credentials in the kubeconfig.")
+        if status == 403 and "admission webhook" in message:
+            # the request was allowed and then refused by a controller's admission webhook:
+            # its message is the reason, and no RBAC permission changes it
+            err = ClusterError(f"{method} {path} refused by an admission webhook: "
+                               f"{message}{_webhook_hint(message)}")
+            err.status = status  # type: ignore[attr-defined]
+            return err
         if status == 403:
             return ClusterError(f"forbidden: {message}. Ask for RBAC permission to {method} "
                                 f"{path}, or use a context that has it.")

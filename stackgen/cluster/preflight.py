@@ -128,7 +128,42 @@ def preflight(kube: Kube, objects: list[dict]) -> Preflight:
         if kube.request("GET", f"/api/v1/namespaces/{ns}", ok_missing=True) is None:
             report.errors.append(f"namespace {ns} does not exist and is not in the folder: "
                                  f"create it (kubectl create namespace {ns})")
+    report.errors += _kserve_prerequisites(kube, objects)
     nodes = (kube.request("GET", "/api/v1/nodes") or {}).get("items", [])
     for obj in objects:
         report.warnings += _check_gpus(obj, nodes)
     return report
+
+
+KNATIVE_MODES = {"Serverless", "Knative"}
+
+
+def kserve_mode(obj: dict) -> str:
+    """An InferenceService's deployment mode as KServe resolves it from the annotation
+    (a missing one is the cluster's default, which stackgen never relies on)."""
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(
+        "serving.kserve.io/deploymentMode", "")
+
+
+def _kserve_prerequisites(kube: Kube, objects: list[dict]) -> list[str]:
+    """What KServe needs in the cluster for the modes and autoscalers the folder asks for;
+    without it KServe accepts the InferenceService and it never becomes Ready."""
+    isvcs = [o for o in objects if o["kind"] == "InferenceService"]
+    out = []
+    knative = [o["metadata"]["name"] for o in isvcs if kserve_mode(o) in KNATIVE_MODES]
+    if knative and kube.resource("serving.knative.dev/v1", "Service") is None:
+        out.append(
+            f"InferenceService {', '.join(knative)} use KServe's Serverless (Knative) mode, which "
+            "canary rollouts and scale-to-zero need, but the cluster serves no Knative Services "
+            "(serving.knative.dev/v1): install Knative Serving and a networking layer "
+            "(KServe's serverless install), or drop canary and scaleToZero from the stack to "
+            "render Standard mode")
+    keda = [o["metadata"]["name"] for o in isvcs
+            if ((o["metadata"].get("annotations") or {}).get("serving.kserve.io/autoscalerClass")
+                == "keda")]
+    if keda and kube.resource("keda.sh/v1alpha1", "ScaledObject") is None:
+        out.append(
+            f"InferenceService {', '.join(keda)} scale with KEDA (KServe's Standard mode scales "
+            "on the engine's metrics only through KEDA), but the cluster serves no ScaledObjects "
+            "(keda.sh/v1alpha1): install KEDA")
+    return out

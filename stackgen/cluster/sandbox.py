@@ -20,8 +20,10 @@ from stackgen.errors import StackgenError
 __all__ = ["sandbox_down", "sandbox_status", "sandbox_up"]
 
 def sandbox_up(state_dir: Path | str, pools: Iterable[NodePool | dict] = (),
-               *, crds_dir: Path | str | None = None, timeout: float = 180.0) -> Path:
-    """Start a detached control plane with kwok nodes for `pools`; returns the kubeconfig.
+               *, crds_dir: Path | str | None = None, timeout: float = 180.0,
+               controllers: bool = True) -> Path:
+    """Start a detached control plane with kwok nodes for `pools` and (unless `controllers`
+    is False) KServe's manager and the LWS controller; returns the kubeconfig.
 
     Process ids go to `<state_dir>/state.json` so `sandbox_down` can stop them later.
     """
@@ -34,7 +36,7 @@ def sandbox_up(state_dir: Path | str, pools: Iterable[NodePool | dict] = (),
     sandbox_down(state)  # clears what a dead one left behind
     state.mkdir(parents=True, exist_ok=True)
     plane = ControlPlane(pools, crds_dir=crds_dir, work_dir=state / "run", detached=True,
-                         timeout=timeout)
+                         timeout=timeout, controllers=controllers)
     try:
         plane.start()
     except BaseException:

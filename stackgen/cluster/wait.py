@@ -29,6 +29,25 @@ def _conditions(obj: dict) -> dict[str, str]:
     return {c.get("type"): c.get("status") for c in (obj.get("status") or {}).get("conditions") or []}
 
 
+# The conditions that say why a controller's object is not ready, most telling first.
+_WHY = {"InferenceService": ("PredictorReady", "TransformerReady", "ExplainerReady",
+                             "IngressReady", "LatestDeploymentReady", "Ready"),
+        "LeaderWorkerSet": ("Available", "Progressing", "UpdateInProgress")}
+
+
+def condition_note(obj: dict) -> str:
+    """`Type=Status: reason: message` of the first telling condition that is not True, e.g.
+    `PredictorReady=False: MinimumReplicasUnavailable: ...`; "" when none says more."""
+    conditions = {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or []}
+    for kind in _WHY.get(obj.get("kind", ""), ()):
+        c = conditions.get(kind)
+        if c is None or c.get("status") == "True" or (kind == "Progressing" and c.get("status")):
+            continue
+        detail = ": ".join(x for x in (c.get("reason"), (c.get("message") or "")[:300]) if x)
+        return f"{kind}={c.get('status')}" + (f": {detail}" if detail else "")
+    return ""
+
+
 def progress_of(obj: dict, waited: float) -> Progress:
     ref, spec, status = Ref.of(obj), obj.get("spec") or {}, obj.get("status") or {}
     if ref.kind in ("Deployment", "StatefulSet"):
@@ -44,9 +63,10 @@ def progress_of(obj: dict, waited: float) -> Progress:
     if ref.kind == "LeaderWorkerSet":
         desired = int(spec.get("replicas", 1))
         ready = int(status.get("readyReplicas", 0))
-        return Progress(ref, ready, desired, ready >= desired and _conditions(obj).get("Available") == "True")
+        done = ready >= desired and _conditions(obj).get("Available") == "True"
+        return Progress(ref, ready, desired, done, "" if done else condition_note(obj))
     ready_cond = _conditions(obj).get("Ready") == "True"
-    return Progress(ref, int(ready_cond), 1, ready_cond)
+    return Progress(ref, int(ready_cond), 1, ready_cond, "" if ready_cond else condition_note(obj))
 
 
 def pending_reasons(kube: Kube, namespace: str, selector: dict[str, str]) -> list[str]:
@@ -120,10 +140,29 @@ def wait_for(kube: Kube, objects: list[dict], timeout: float,
     reasons = []
     for state, obj in zip(states, workloads, strict=True):
         if not state.done:
-            reasons.append(f"{state.ref.kind}/{state.ref.name}: {state.ready}/{state.desired} ready")
+            note = f" ({state.note})" if state.note else ""
+            reasons.append(f"{state.ref.kind}/{state.ref.name}: {state.ready}/{state.desired} ready{note}")
+            if state.ref.kind in _WHY:
+                reasons += ["  " + r for r in warning_events(kube, state.ref)]
             reasons += ["  " + r for r in pending_reasons(kube, state.ref.namespace or "default",
                                                           _selector(obj))]
     return False, reasons
+
+
+def warning_events(kube: Kube, ref: Ref, limit: int = 3) -> list[str]:
+    """The controller's latest distinct Warning events about one object (KServe says there,
+    for one, that Serverless mode was rejected because Knative is missing)."""
+    query = {"fieldSelector": f"involvedObject.name={ref.name},involvedObject.kind={ref.kind},"
+                              "type=Warning"}
+    items = (kube.request("GET", f"/api/v1/namespaces/{ref.namespace or 'default'}/events",
+                          query=query) or {}).get("items", [])
+    items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "", reverse=True)
+    out: list[str] = []
+    for event in items:
+        line = f"{event.get('reason')}: {event.get('message', '')[:300]}"
+        if line not in out:
+            out.append(line)
+    return out[:limit]
 
 
 def _live(kube: Kube, obj: dict) -> dict[str, Any] | None:

@@ -119,13 +119,38 @@ def framework_orchestration(stack: Stack) -> tuple[str, tuple[str, ...]]:
         "Gateway API and cert-manager would be infrastructure without a job",)
 
 
+def kserve_modes(stack: Stack) -> tuple[str, ...]:
+    """Which KServe deployment mode each model gets and what the cluster must run for it
+    (render/kserve.py renders the same choice)."""
+    scale_to_zero = stack.spec.requirements.scale_to_zero
+    knative = [m.name for m in stack.spec.models if scale_to_zero or m.canary]
+    standard = [m.name for m in stack.spec.models if m.name not in knative]
+    out = []
+    if knative:
+        why = "scale-to-zero" if scale_to_zero else "a canary (KServe splits traffic only there)"
+        out.append(f"KServe Serverless (Knative) mode for {', '.join(knative)}: {why}; the "
+                   "cluster needs Knative Serving and a networking layer (Istio or Kourier)")
+    if standard:
+        out.append(f"KServe Standard mode for {', '.join(standard)}: plain Deployments; those "
+                   "that autoscale do so on the engine's metric through KServe's KEDA "
+                   "integration (Standard mode's own HPA scales on CPU only), so the cluster "
+                   "needs KEDA and the "
+                   f"Prometheus at {stack.spec.render.prometheus_address}")
+    return tuple(out)
+
+
 def choose_orchestration(stack: Stack) -> Orchestration:
     auto, reasons = framework_orchestration(stack)
     explicit = stack.spec.requirements.orchestration
     if explicit == "auto":
-        return Orchestration(auto, reasons)
-    said = f"requirements.orchestration: {explicit} was set in the stack file"
-    if explicit == auto:
-        return Orchestration(explicit, (said, *reasons))
-    return Orchestration(explicit, (
-        said, f"the framework would choose {auto}: " + "; ".join(reasons)))
+        chosen = Orchestration(auto, reasons)
+    elif explicit == auto:
+        chosen = Orchestration(explicit, (f"requirements.orchestration: {explicit} was set in "
+                                          "the stack file", *reasons))
+    else:
+        chosen = Orchestration(explicit, (
+            f"requirements.orchestration: {explicit} was set in the stack file",
+            f"the framework would choose {auto}: " + "; ".join(reasons)))
+    if chosen.value == "kserve":
+        return Orchestration(chosen.value, chosen.reasons + kserve_modes(stack))
+    return chosen

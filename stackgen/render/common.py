@@ -85,4 +85,14 @@ def autoscaler(ctx: ModelCtx, component: str, target_kind: str, metric: dict[str
     return [one(ctx, "hpa", "common/hpa.yaml.j2", metric=metric["name"],
                 target_value=str(metric["threshold"]),
                 annotations={"stackgen.dev/metric-source": metric["query"]},
-                scale_up_period=max(60, int(math.ceil(m.cold_start_seconds / 60) * 60)), **common)]
+                scale_up_period=_scale_up_period(m.cold_start_seconds), **common)]
+
+
+HPA_MAX_PERIOD_SECONDS = 1800  # the apiserver refuses an HPA scaling policy period above 30 min
+
+
+def _scale_up_period(cold_start_seconds: float) -> int:
+    """One pod per cold start (rounded up to a minute): a new replica is counted only once
+    it serves. Capped where Kubernetes caps a policy's period; the slowest starts then add
+    at most one pod per 30 minutes, still slower than they come up."""
+    return min(HPA_MAX_PERIOD_SECONDS, max(60, int(math.ceil(cold_start_seconds / 60) * 60)))

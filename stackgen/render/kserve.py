@@ -64,10 +64,28 @@ def _engine_env(ctx: ModelCtx) -> list[dict[str, str]]:
     return env
 
 
+def serverless(ctx: ModelCtx) -> bool:
+    """KServe's Serverless (Knative) mode: what scale-to-zero and canary rollouts need.
+    KServe supports `canaryTrafficPercent` in Serverless mode only; Standard mode (plain
+    Deployments) would ignore it and send all traffic to the new model."""
+    return bool(ctx.stack.spec.requirements.scale_to_zero or ctx.m.canary_source)
+
+
+def _scales(ctx: ModelCtx) -> bool:
+    m = ctx.m
+    return not (m.replicas_max <= max(m.replicas_min, 1) and m.replicas_min > 0)
+
+
 def _annotations(ctx: ModelCtx) -> dict[str, str]:
-    serverless = ctx.stack.spec.requirements.scale_to_zero
-    out = {"serving.kserve.io/deploymentMode": "Serverless" if serverless else "Standard"}
-    if serverless:
+    knative = serverless(ctx)
+    out = {"serving.kserve.io/deploymentMode": "Serverless" if knative else "Standard"}
+    if not knative:
+        # Standard mode's default autoscaler is an HPA on CPU utilisation (KServe drops
+        # scaleMetric: concurrency there); the engine's own metric goes through KEDA.
+        # A server without a known metric (KServe's built-in runtimes) keeps KServe's CPU HPA.
+        out["serving.kserve.io/autoscalerClass"] = (
+            "none" if not _scales(ctx) else "keda" if ctx.server.autoscaling else "hpa")
+    if knative:
         deadline = pods.startup_budget_seconds(ctx.m) + 300
         out["serving.knative.dev/progress-deadline"] = f"{deadline}s"
         out["autoscaling.knative.dev/scale-down-delay"] = "15m"
@@ -89,6 +107,20 @@ def _concurrency_target(ctx: ModelCtx) -> int | None:
     return max(1, min(256, math.floor(tokens / (traffic.avg_input_tokens + traffic.avg_output_tokens) * 0.7)))
 
 
+def _keda_scaling(ctx: ModelCtx, target: int | None) -> dict[str, Any]:
+    """KServe's KEDA autoscaling on the server's Prometheus metric (the same query and
+    per-replica threshold as the standalone ScaledObject; KEDA divides the query's sum by the
+    replica count)."""
+    from stackgen.render.common import profile_metric
+
+    metric = profile_metric(ctx, target if ctx.server.engine_args == "vllm" else None)
+    return {"metrics": [{"type": "External", "external": {
+        "metric": {"backend": "prometheus",
+                   "serverAddress": ctx.stack.spec.render.prometheus_address,
+                   "query": metric["query"]},
+        "target": {"type": "Value", "value": str(metric["threshold"])}}}]}
+
+
 def inference_service(ctx: ModelCtx) -> Rendered:
     m = ctx.m
     model: dict[str, Any] = {"modelFormat": {"name": _model_format(ctx)}, "runtime": m.runtime,
@@ -99,8 +131,11 @@ def inference_service(ctx: ModelCtx) -> Rendered:
         model["volumeMounts"] = [{"name": "dshm", "mountPath": "/dev/shm"}]
     predictor: dict[str, Any] = {"minReplicas": m.replicas_min, "maxReplicas": max(m.replicas_max, 1)}
     target = _concurrency_target(ctx)
-    if target:
-        predictor.update(scaleMetric="concurrency", scaleTarget=target)
+    if serverless(ctx):
+        if target:  # Knative's autoscaler counts requests in flight per pod itself
+            predictor.update(scaleMetric="concurrency", scaleTarget=target)
+    elif _scales(ctx) and ctx.server.autoscaling:
+        predictor["autoScaling"] = _keda_scaling(ctx, target)
     if m.canary_percent:
         predictor["canaryTrafficPercent"] = m.canary_percent
     predictor.update(ctx.placement)

@@ -172,7 +172,7 @@ def test_sandbox_up_runs_detached_and_down_stops_it(tmp_path, binaries):
     crds = tmp_path / "crds"  # one small CRD keeps this test quick
     crds.mkdir()
     shutil.copy(cp.default_crds_dir() / "keda.sh_scaledobjects.yaml", crds)
-    kubeconfig = sandbox.sandbox_up(state, [pool], crds_dir=crds)
+    kubeconfig = sandbox.sandbox_up(state, [pool], crds_dir=crds, controllers=False)
     try:
         record = sandbox.sandbox_status(state)
         pids = [p["pid"] for p in record["processes"].values()]
@@ -183,7 +183,7 @@ def test_sandbox_up_runs_detached_and_down_stops_it(tmp_path, binaries):
         served = client.CustomObjectsApi(api).get_api_resources("keda.sh", "v1alpha1").resources
         assert "ScaledObject" in {r.kind for r in served}
         with pytest.raises(StackgenError, match="already running"):
-            sandbox.sandbox_up(state, [pool])
+            sandbox.sandbox_up(state, [pool], controllers=False)
     finally:
         assert sandbox.sandbox_down(state)
     assert not [p for p in pids if _alive(p)]

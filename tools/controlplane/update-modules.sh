@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate the three wrapper modules (kube/, etcd/, kwok/) from versions.env.
+# Regenerate the wrapper modules (kube/, etcd/, kwok/, kserve/, lws/) from versions.env.
 # The k8s.io staging replaces are read from k8s.io/kubernetes' own go.mod, never hard-coded.
 # Each binary family lives in its own module so that their dependency graphs never mix
 # (kwok pins older k8s.io libraries than the apiserver we build).
@@ -52,7 +52,35 @@ update_kwok() {
   go mod tidy
 }
 
+replaces_of() {  # module@version: upstream's own replace and exclude lines, as go mod edit flags
+  local modfile
+  modfile="$(go mod download -json "$1" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  awk '$1 == "replace" && $3 == "=>" && NF == 5 {print "-replace=" $2 "=" $4 "@" $5}
+       $1 == "exclude" && NF == 3 {print "-exclude=" $2 "@" $3}' "$modfile"
+}
+
+update_kserve() {
+  fresh_module kserve stackgen.dev/tools/controlplane/kserve
+  cd "$here/kserve"
+  # kserve's go.mod pins controller-runtime (and more) with replaces, which a dependent
+  # module does not inherit: copy them, or the manager builds against other versions.
+  go mod edit -require="github.com/kserve/kserve@$KSERVE_VERSION" \
+    -tool=github.com/kserve/kserve/cmd/manager $(replaces_of "github.com/kserve/kserve@$KSERVE_VERSION")
+  go mod tidy
+}
+
+update_lws() {
+  fresh_module lws stackgen.dev/tools/controlplane/lws
+  cd "$here/lws"
+  go mod edit -require="sigs.k8s.io/lws@$LWS_VERSION" -tool=sigs.k8s.io/lws/cmd \
+    $(replaces_of "sigs.k8s.io/lws@$LWS_VERSION")
+  go mod tidy
+}
+
 (update_kube)
 (update_etcd)
 (update_kwok)
-echo "modules regenerated for k8s $K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION"
+(update_kserve)
+(update_lws)
+echo "modules regenerated for k8s $K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION," \
+  "kserve $KSERVE_VERSION, lws $LWS_VERSION"

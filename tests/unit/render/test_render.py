@@ -257,3 +257,65 @@ def test_every_server_profile_has_the_builder_it_names_and_a_missing_one_fails_l
     monkeypatch.setitem(build_mod.BUILDERS, "triton", None)
     with pytest.raises(RenderError, match="server triton has no render builder"):
         render_files(stack, plan)
+
+
+def _render_text(text: str, tmp_path: Path) -> dict[str, str]:
+    path = tmp_path / "stackgen.yaml"
+    path.write_text(text)
+    stack = load_stack(path)
+    return render_files(stack, decide(stack, stack_facts(stack, tmp_path)))
+
+
+def _platform(canary: bool, scale_to_zero: bool) -> str:
+    text = (ROOT / "examples" / "platform" / "stackgen.yaml").read_text()
+    if not canary:
+        text = "\n".join(line for line in text.splitlines() if "canary" not in line)
+    return text.replace("scaleToZero: true", f"scaleToZero: {str(scale_to_zero).lower()}")
+
+
+def test_kserve_standard_mode_scales_on_the_engine_metric_through_keda(tmp_path: Path) -> None:
+    """KServe's Standard mode ignores scaleMetric: concurrency and builds a CPU HPA (seen with
+    the real controller, tests/cluster/test_controllers.py): ask for KEDA on vLLM's metric."""
+    files = _render_text(_platform(canary=False, scale_to_zero=False), tmp_path)
+    path = tmp_path / "stackgen.yaml"
+    plan = {m.name: m for m in decide(load_stack(path), stack_facts(load_stack(path), tmp_path)).models}
+    isvc = by_kind(files, "InferenceService", "assistant")
+    notes = isvc["metadata"]["annotations"]
+    assert notes["serving.kserve.io/deploymentMode"] == "Standard"
+    assert notes["serving.kserve.io/autoscalerClass"] == "keda"
+    predictor = isvc["spec"]["predictor"]
+    assert "scaleMetric" not in predictor and "scaleTarget" not in predictor
+    (metric,) = predictor["autoScaling"]["metrics"]
+    assert metric["type"] == "External"
+    assert metric["external"]["metric"]["query"] == \
+        'sum(vllm:num_requests_running{namespace="ml-platform",model_name="assistant"})'
+    assert metric["external"]["target"] == {
+        "type": "Value", "value": str(plan["assistant"].autoscale_concurrency)}
+    fixed = by_kind(files, "InferenceService", "reranker")  # one replica: nothing to scale
+    assert plan["reranker"].replicas_min == plan["reranker"].replicas_max
+    assert fixed["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "none"
+    assert "autoScaling" not in fixed["spec"]["predictor"]
+
+
+def test_kserve_canary_needs_serverless_mode_even_without_scale_to_zero(tmp_path: Path) -> None:
+    """KServe splits traffic for canaryTrafficPercent in Serverless mode only."""
+    files = _render_text(_platform(canary=True, scale_to_zero=False), tmp_path)
+    canary = by_kind(files, "InferenceService", "assistant")
+    assert canary["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Serverless"
+    assert canary["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    assert canary["spec"]["predictor"]["scaleMetric"] == "concurrency"
+    other = by_kind(files, "InferenceService", "summarizer")
+    assert other["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
+
+
+def test_hpa_scale_up_period_stays_within_what_the_apiserver_accepts(tmp_path: Path) -> None:
+    """A 405B model's cold start is over 30 minutes; the apiserver refuses a scaling policy
+    period above 1800 s (found applying it to the real apiserver)."""
+    files = _render_text(MULTI_NODE, tmp_path)
+    path = tmp_path / "stackgen.yaml"
+    (model,) = [m for m in decide(load_stack(path), stack_facts(load_stack(path), tmp_path)).models
+                if m.name == "llama405"]
+    assert model.cold_start_seconds > 1800
+    hpa = by_kind(files, "HorizontalPodAutoscaler", "llama405")
+    (policy,) = hpa["spec"]["behavior"]["scaleUp"]["policies"]
+    assert policy["periodSeconds"] == 1800
