@@ -12,12 +12,33 @@ from stackgen.spec.models import Stack
 __all__ = ["Rendered", "build", "render_files"]
 
 
+BASE = "base"
+
+
+def _kustomization(resources: list[str]) -> str:
+    return to_yaml({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                    "resources": resources})
+
+
 def render_files(stack: Stack, plan: Plan) -> dict[str, str]:
-    """Every file of the rendered folder (relative path -> text), deterministic."""
+    """Every file of the rendered folder (relative path -> text), deterministic.
+
+    `kustomization.yaml` lists every resource. Each folder of resources has its own
+    kustomization too, and `base/` gathers them (and holds the Namespace), because kustomize
+    refuses an overlay whose base folder contains it: `overlays/production` builds on
+    `../../base`, never on the folder it lives in."""
     objects = build(stack, plan)
     files = {item.path: to_yaml(item.obj) for item in objects}
-    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                     "resources": sorted(files)}
-    files["kustomization.yaml"] = to_yaml(kustomization)
+    resources = sorted(files)
+    folders: dict[str, list[str]] = {}
+    for path in resources:
+        folder, _, name = path.rpartition("/")
+        folders.setdefault(folder, []).append(name)
+    base = list(folders.pop(BASE, []))
+    for folder, names in sorted(folders.items()):
+        files[f"{folder}/kustomization.yaml"] = _kustomization(names)
+        base.append(f"../{folder}")
+    files[f"{BASE}/kustomization.yaml"] = _kustomization(base)
+    files["kustomization.yaml"] = _kustomization(resources)
     files["README.md"] = stack_readme(stack, plan, objects)
     return dict(sorted(files.items()))

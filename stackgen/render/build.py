@@ -34,7 +34,7 @@ def build(stack: Stack, plan: Plan) -> list[Rendered]:
     if stack.namespace != "default":
         (ns,) = render_objects("common/namespace.yaml.j2", namespace=stack.namespace,
                                labels=base_labels(stack.name))
-        out.append(Rendered("namespace.yaml", ns))
+        out.append(Rendered("base/namespace.yaml", ns))
     specs = {m.name: m for m in stack.spec.models}
     contexts = [ModelCtx(stack, plan, m, specs[m.name]) for m in plan.models]
     if plan.orchestration == "kserve":

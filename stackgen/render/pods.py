@@ -20,9 +20,16 @@ def pod_security() -> dict[str, Any]:
             "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def container_security() -> dict[str, Any]:
-    return {"allowPrivilegeEscalation": False, "privileged": False,
-            "capabilities": {"drop": ["ALL"]}}
+def container_security(read_only_root: bool = True) -> dict[str, Any]:
+    """No privileges, no capabilities, and a read-only root filesystem: every path the
+    servers write (/tmp as HOME, the model cache, the repository, /dev/shm) is a volume.
+    KServe's runtime containers keep a writable root (`read_only_root=False`): KServe builds
+    their pods and stackgen does not own all of their mounts."""
+    out: dict[str, Any] = {"allowPrivilegeEscalation": False, "privileged": False,
+                           "capabilities": {"drop": ["ALL"]}}
+    if read_only_root:
+        out["readOnlyRootFilesystem"] = True
+    return out
 
 
 def weights_gib(plan: ModelPlan) -> float:
@@ -77,15 +84,17 @@ def probes(plan: ModelPlan, port: str, ready_path: str, live_path: str) -> dict[
     }
 
 
-def model_env(plan: ModelPlan) -> list[dict[str, Any]]:
-    """Credentials come from Secrets (optional, so public models need none)."""
-    env: list[dict[str, Any]] = [
-        {"name": "HF_HOME", "value": f"{CACHE_MOUNT}/hf"},
-        {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {
-            "name": HF_TOKEN_SECRET, "key": "token", "optional": True}}},
-        {"name": "HOME", "value": "/tmp"},
-        {"name": "DO_NOT_TRACK", "value": "1"},
-    ]
+def model_env(plan: ModelPlan, downloads: bool | None = None) -> list[dict[str, Any]]:
+    """Credentials come from Secrets (optional, so public models need none), and only to a
+    container that downloads from the Hugging Face Hub (`downloads`; default: the source
+    is hf://): a server that reads a laid-out repository, or weights from s3:// or a claim,
+    gets no Hub token."""
+    hub = plan.source.startswith("hf://") if downloads is None else downloads
+    env: list[dict[str, Any]] = [{"name": "HF_HOME", "value": f"{CACHE_MOUNT}/hf"}]
+    if hub:
+        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {
+            "name": HF_TOKEN_SECRET, "key": "token", "optional": True}}})
+    env += [{"name": "HOME", "value": "/tmp"}, {"name": "DO_NOT_TRACK", "value": "1"}]
     return env
 
 

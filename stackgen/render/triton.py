@@ -14,9 +14,20 @@ from stackgen.render.context import ModelCtx, Rendered, content_hash
 from stackgen.render.engine import render_objects
 
 REPO = "/models"
+PVC_ROOT = "/mnt/models"  # where the vLLM backend's claim is mounted (as for vLLM's own server)
 MAX_BATCH = {"embedding": 64, "reranker": 64, "vision": 32, "speech": 8, "tabular": 4096,
              "other": 16, "llm": 0}
 FIL_MODEL_TYPE = {"xgboost": "xgboost_json", "sklearn": "treelite_checkpoint"}
+#: Backends that Triton accepts only with a platform (tritonserver rejects backend
+#: "tensorflow" alone: "unexpected 'platform' and 'backend' pair"); SavedModel is TF2's format.
+PLATFORM = {"tensorflow": "tensorflow_savedmodel"}
+#: What the config says about inputs/outputs where the backend cannot take them from the model.
+IO_NOTE = {
+    "pytorch": "# the pytorch backend cannot infer inputs/outputs: declare them in an overlay "
+               "of this ConfigMap",
+    "python": "# the python backend takes inputs/outputs from model.py's auto_complete_config; "
+              "else declare them in an overlay of this ConfigMap",
+}
 
 
 def _q(text: str) -> str:
@@ -26,7 +37,10 @@ def _q(text: str) -> str:
 
 def config_pbtxt(ctx: ModelCtx) -> str:
     m = ctx.m
-    lines = [f"name: {_q(m.name)}", f"backend: {_q(m.backend)}"]
+    lines = [f"name: {_q(m.name)}"]
+    if m.backend in PLATFORM:
+        lines.append(f"platform: {_q(PLATFORM[m.backend])}")
+    lines.append(f"backend: {_q(m.backend)}")
     batch = MAX_BATCH.get(m.kind, 16)
     lines.append(f"max_batch_size: {batch}")
     if batch:
@@ -38,17 +52,27 @@ def config_pbtxt(ctx: ModelCtx) -> str:
         lines += ['parameters { key: "model_type" value: { string_value: '
                   f'{_q(FIL_MODEL_TYPE.get(m.framework or "xgboost", "xgboost_json"))} }} }}',
                   'parameters { key: "output_class" value: { string_value: "false" } }']
-    if m.backend in ("pytorch", "python"):
-        lines.append("# the pytorch and python backends cannot infer inputs/outputs: declare "
-                     "them in an overlay of this ConfigMap")
+    if m.backend in IO_NOTE:
+        lines.append(IO_NOTE[m.backend])
     return "\n".join(lines) + "\n"
 
 
+def weights_path(ctx: ModelCtx) -> str:
+    """Where the vLLM backend finds the weights: the claim's folder for pvc://, else the
+    version folder the init step fetched them into (not a Hub id, which would have the
+    server download them itself, with the Hub and a token in reach, at every start)."""
+    claim = pods.pvc_source(ctx.m.source)
+    if claim:
+        return f"{PVC_ROOT}/{claim[0]}/{claim[1]}".rstrip("/")
+    return f"{REPO}/{ctx.m.name}/1"
+
+
 def model_json(ctx: ModelCtx) -> str:
-    """Triton's vLLM backend: the engine arguments for the LLM (unifiedApi)."""
+    """Triton's vLLM backend: the engine arguments for the LLM (unifiedApi). The init step
+    puts it in the version folder, where the backend reads it."""
     m = ctx.m
-    source = m.source.removeprefix("hf://") if m.source.startswith("hf://") else f"{REPO}/{m.name}/1"
-    args: dict[str, Any] = {"model": source, "tensor_parallel_size": m.tensor_parallel_size,
+    args: dict[str, Any] = {"model": weights_path(ctx),
+                            "tensor_parallel_size": m.tensor_parallel_size,
                             "gpu_memory_utilization": ctx.gpu_memory_utilization,
                             "disable_log_requests": True}
     if m.max_model_len:
@@ -66,22 +90,25 @@ def repository_files(ctx: ModelCtx) -> dict[str, str]:
 
 
 def _fetch_init(ctx: ModelCtx) -> list[dict[str, Any]]:
-    """Copy the repository files and bring the model's files into /models/<name>/1."""
+    """Copy the repository files and bring the model's files into /models/<name>/1 (a
+    claim is mounted instead, so pvc:// sources are not copied)."""
     m = ctx.m
-    needs_download = not (m.backend == "vllm" and m.source.startswith("hf://")) and not pods.pvc_source(m.source)
     command = ["stackgen-runtime-fetch", "--config-dir", "/etc/stackgen/repository",
                "--dest", f"{REPO}/{m.name}"]
-    if needs_download:
+    if not pods.pvc_source(m.source):
         command += ["--source", m.source]
+    mounts = [{"name": "repository-config", "mountPath": "/etc/stackgen/repository",
+               "readOnly": True},
+              {"name": "model-repository", "mountPath": REPO},
+              {"name": "tmp", "mountPath": "/tmp"}]
+    if m.source.startswith("hf://"):
+        # HF_HOME is on the cache volume: the snapshot stays there, linked from 1/
+        mounts.append({"name": "model-cache", "mountPath": pods.CACHE_MOUNT})
     return [{"name": "model-repository", "image": ctx.runtime_image, "command": command,
              "env": pods.model_env(m), **({"envFrom": pods.env_from(m)} if pods.env_from(m) else {}),
              "resources": {"requests": {"cpu": "1", "memory": "2Gi"},
                            "limits": {"cpu": "2", "memory": "4Gi"}},
-             "volumeMounts": [{"name": "repository-config", "mountPath": "/etc/stackgen/repository",
-                               "readOnly": True},
-                              {"name": "model-repository", "mountPath": REPO},
-                              {"name": "tmp", "mountPath": "/tmp"}],
-             "securityContext": pods.container_security()}]
+             "volumeMounts": mounts, "securityContext": pods.container_security()}]
 
 
 def _container(ctx: ModelCtx, mounts: list[dict]) -> dict[str, Any]:
@@ -92,7 +119,8 @@ def _container(ctx: ModelCtx, mounts: list[dict]) -> dict[str, Any]:
     return {"name": "triton", "image": ctx.triton_image(ctx.m.backend),
             "imagePullPolicy": "IfNotPresent", "command": args[:1], "args": args[1:],
             "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in ports.items()],
-            "env": pods.model_env(ctx.m), "resources": pods.resources(ctx.m),
+            # the init step fetched the model: the server never talks to the Hub
+            "env": pods.model_env(ctx.m, downloads=False), "resources": pods.resources(ctx.m),
             **common.probes(ctx),
             "volumeMounts": mounts, "securityContext": pods.container_security()}
 
@@ -109,8 +137,13 @@ def _volumes(ctx: ModelCtx, config_name: str) -> tuple[list[dict], list[dict]]:
     if claim:
         volumes.append({"name": "model-source", "persistentVolumeClaim": {
             "claimName": claim[0], "readOnly": True}})
-        mounts.append({"name": "model-source", "mountPath": f"{REPO}/{ctx.m.name}/1",
-                       "subPath": claim[1], "readOnly": True})
+        if ctx.m.backend == "vllm":
+            # The version folder holds model.json, so the claim goes beside the repository.
+            mounts.append({"name": "model-source", "mountPath": f"{PVC_ROOT}/{claim[0]}",
+                           "readOnly": True})
+        else:
+            mounts.append({"name": "model-source", "mountPath": f"{REPO}/{ctx.m.name}/1",
+                           "subPath": claim[1], "readOnly": True})
     return volumes, mounts
 
 
@@ -152,7 +185,7 @@ def kserve_container(stack) -> dict[str, Any]:
         "ports": [{"containerPort": port, "protocol": "TCP"}],
         "resources": {"requests": {"cpu": "1", "memory": "4Gi"},
                       "limits": {"cpu": "4", "memory": "8Gi"}},
-        "securityContext": pods.container_security()}
+        "securityContext": pods.container_security(read_only_root=False)}
 
 
 def _metric(ctx: ModelCtx) -> dict[str, Any]:

@@ -152,7 +152,7 @@ def kserve_container(stack) -> dict[str, Any]:
         "ports": [{"containerPort": port, "protocol": "TCP"}],
         "resources": {"requests": {"cpu": "2", "memory": "16Gi"},
                       "limits": {"cpu": "8", "memory": "32Gi"}},
-        "securityContext": pods.container_security()}
+        "securityContext": pods.container_security(read_only_root=False)}
 
 
 def _yaml(data: dict) -> str:

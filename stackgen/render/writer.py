@@ -21,12 +21,13 @@ from stackgen.fsutil import atomic_write_text
 
 MANIFEST = ".stackgen/rendered.json"
 OVERLAYS = "overlays"
-HEADER = "# Rendered by stackgen from the stack file; change the stack file or overlays/, not this file.\n"
+HEADER = ("# Rendered by stackgen from the stack file: change the stack file or\n"
+          "# overlays/, not this file.\n")  # two lines: yamllint's 80 columns
 
 
 def to_yaml(obj: dict[str, Any]) -> str:
     """Block-style YAML with sorted keys (as kubectl prints), deterministic, under the header."""
-    return HEADER + yamlio.dump(obj)
+    return HEADER + "---\n" + yamlio.dump(obj)  # `---`: yamllint's document-start
 
 
 def sha256(text: str) -> str:
@@ -134,13 +135,30 @@ def _prune_empty(out: Path, folder: Path) -> None:
         folder = folder.parent
 
 
+OVERLAY = ("# Your changes on top of the rendered stack: patches, images, replicas.\n"
+           "# stackgen created this folder once and never writes to it again.\n"
+           "# Build it with `kubectl kustomize overlays/production` (or apply -k).\n"
+           "---\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+           "resources:\n  - ../../base\n")
+#: What earlier stackgen versions wrote: a base (`../..`) that contains the overlay, which kustomize
+#: refuses as a cycle. Untouched copies of it are replaced; edited ones are the user's.
+OLD_OVERLAY = ("# Your changes on top of the rendered stack: patches, images, replicas.\n"
+               "# stackgen created this folder once and never writes to it again.\n"
+               "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+               "resources:\n  - ../..\n")
+
+
 def _overlays(out: Path) -> None:
-    """Create overlays/ once, for the user's own patches; never touched again."""
+    """Create overlays/ once, for the user's own patches; never touched again (except an
+    untouched overlay of an older stackgen, whose base kustomize cannot build)."""
     folder = out / OVERLAYS
+    target = folder / "production" / "kustomization.yaml"
     if folder.exists():
+        try:
+            old = target.read_text() == OLD_OVERLAY
+        except OSError:
+            old = False
+        if old:
+            atomic_write_text(target, OVERLAY)
         return
-    atomic_write_text(folder / "production" / "kustomization.yaml",
-                      "# Your changes on top of the rendered stack: patches, images, replicas.\n"
-                      "# stackgen created this folder once and never writes to it again.\n"
-                      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-                      "resources:\n  - ../..\n")
+    atomic_write_text(target, OVERLAY)

@@ -35,3 +35,16 @@ def runtime_venv() -> Path:
 def tiny_models() -> Path:
     require_runtime()
     return tiny_models_dir()
+
+
+@pytest.fixture(scope="session")
+def triton_env() -> Path:
+    """The venv `make runtime-venv` puts in ./.venv-runtime/triton: a real tritonserver
+    (bin/tritonserver) and the Python its python backend stub uses (numpy<2)."""
+    import os
+
+    env = Path(os.environ.get("STACKGEN_TRITON_ENV", RUNTIME_VENV / "triton"))
+    present = (env / "bin" / "tritonserver").exists() and (env / "bin" / "python3").exists()
+    require(present, f"no tritonserver in {env}", flag="STACKGEN_REQUIRE_RUNTIME",
+            fix="run `make runtime-venv` (it installs nvidia-pytriton's tritonserver there)")
+    return env

@@ -147,7 +147,7 @@ SAMPLE = {
     "spec": {"replicas": 2, "ratio": 0.9, "on": True, "none": None, "args": ["--port", "8000", 8000],
              "list": [{"name": "b", "v": []}, {"name": "a", "v": {}}]},
 }
-EXPECTED = (  # what render's writer produced before yamlio existed (tests/golden depend on it)
+EXPECTED = (  # render's bytes (tests/golden depend on them): sequences indented under their key
     "apiVersion: v1\n"
     "data:\n"
     "  empty: ''\n"
@@ -166,14 +166,14 @@ EXPECTED = (  # what render's writer produced before yamlio existed (tests/golde
     "  name: chat\n"
     "spec:\n"
     "  args:\n"
-    "  - --port\n"
-    "  - '8000'\n"
-    "  - 8000\n"
+    "    - --port\n"
+    "    - '8000'\n"
+    "    - 8000\n"
     "  list:\n"
-    "  - name: b\n"
-    "    v: []\n"
-    "  - name: a\n"
-    "    v: {}\n"
+    "    - name: b\n"
+    "      v: []\n"
+    "    - name: a\n"
+    "      v: {}\n"
     "  none: null\n"
     "  'on': true\n"
     "  ratio: 0.9\n"
@@ -183,7 +183,7 @@ EXPECTED = (  # what render's writer produced before yamlio existed (tests/golde
 
 def test_dump_bytes_are_unchanged() -> None:
     assert yamlio.dump(SAMPLE) == EXPECTED
-    assert to_yaml(SAMPLE) == HEADER + EXPECTED
+    assert to_yaml(SAMPLE) == HEADER + "---\n" + EXPECTED
     assert yamlio.load(EXPECTED) == SAMPLE
 
 
@@ -197,3 +197,64 @@ def test_roundtrip_dump_keeps_comments_and_init_layout() -> None:
     assert yamlio.dump_roundtrip(yamlio.update_in_place(old, new)) == (
         "# top\nspec:\n  models:\n    - name: chat   # keep me\n      kind: embedding\n"
         "    - name: new\n      kind: llm\n")
+
+
+# --- dump: sequences indented under their key (yamllint's default) -------------------------
+
+import yaml  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _pure(obj) -> str:
+    return yaml.dump(obj, Dumper=yamlio._IndentedDumper, **yamlio._DUMP_ARGS)
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
+                             max_size=20),
+                     st.sampled_from(["- x", "a: b", "multi\nline: x\n\n- y", " lead", "#c",
+                                      "'q'", '"d"', "", "{x}", "[1]", "?", "a\tb"]))
+_KEYS = st.one_of(st.text(max_size=8), st.sampled_from(["- k", "k: v", "x\ny"]))
+_TREES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=4)), max_leaves=25)
+# render dumps one mapping per file (a bare top-level scalar ends in `...` with either emitter)
+_DOCS = st.dictionaries(_KEYS, _TREES, min_size=1, max_size=4)
+
+
+@settings(max_examples=int(os.environ.get("STACKGEN_FUZZ_EXAMPLES", "400")), deadline=None)
+@given(_DOCS)
+def test_reindented_dump_only_moves_lines_right_and_loads_back(obj) -> None:
+    """Hostile keys and values (dashes, colons, newlines, quotes): the re-indented text is
+    libyaml's, line for line, with leading spaces added only, and still means `obj`."""
+    text = yamlio.dump(obj)
+    assert yaml.safe_load(text) == obj
+    c_text = yaml.dump(obj, Dumper=yamlio._CDumper, **yamlio._DUMP_ARGS)
+    assert [line.lstrip(" ") for line in text.split("\n")] == \
+        [line.lstrip(" ") for line in c_text.split("\n")]
+    _assert_sequences_indented(text, "generated")
+
+
+def _assert_sequences_indented(text: str, where: str) -> None:
+    """yamllint's default: a block sequence under a key is indented past the key."""
+    lines = text.splitlines()
+    for before, line in zip(lines, lines[1:]):
+        if before.rstrip().endswith(":") and line.lstrip().startswith("- ") and \
+                not before.lstrip().startswith(("'", '"')):
+            stripped = before.lstrip()
+            key_col = len(before) - len(stripped) + (2 if stripped.startswith("- ") else 0)
+            assert len(line) - len(line.lstrip()) > key_col, (where, before, line)
+
+
+def test_every_rendered_object_dumps_as_the_pure_emitter_with_sequences_indented() -> None:
+    from stackgen.catalog import stack_facts
+    from stackgen.decide import decide
+    from stackgen.render.build import build
+
+    root = Path(__file__).resolve().parents[2] / "examples"
+    for example in ("llm-only", "hybrid", "platform"):
+        stack = load_stack(root / example / "stackgen.yaml")
+        for item in build(stack, decide(stack, stack_facts(stack, root / example))):
+            text = yamlio.dump(item.obj)
+            assert text == _pure(item.obj), item.path
+            _assert_sequences_indented(text, item.path)

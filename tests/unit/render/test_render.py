@@ -30,7 +30,8 @@ def files_for(example: str) -> dict[str, str]:
 
 
 def objects(files: dict[str, str]) -> list[tuple[str, dict]]:
-    return [(rel, doc) for rel, text in files.items() if rel.endswith(".yaml") and rel != "kustomization.yaml"
+    return [(rel, doc) for rel, text in files.items() if rel.endswith(".yaml")
+            and not rel.endswith("kustomization.yaml")
             for doc in YAML(typ="safe").load_all(text) if doc]
 
 
@@ -85,8 +86,52 @@ def test_objects_validate_against_schemas(example: str, crd_schemas) -> None:
 def test_kustomization_lists_exactly_the_resources(example: str) -> None:
     files = files_for(example)
     kustomization = YAML(typ="safe").load(files["kustomization.yaml"])
-    resources = {rel for rel in files if rel.endswith(".yaml") and rel != "kustomization.yaml"}
+    resources = {rel for rel in files if rel.endswith(".yaml") and not rel.endswith("kustomization.yaml")}
     assert set(kustomization["resources"]) == resources
+
+
+def _kustomize(kubectl: str, folder: Path) -> list[dict]:
+    proc = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return [o for o in YAML(typ="safe").load_all(proc.stdout) if o]
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_the_production_overlay_builds_the_whole_stack_with_the_users_patch(
+        example: str, tmp_path: Path) -> None:
+    """`kubectl kustomize overlays/production` (the documented place for user edits) builds
+    every rendered object, and a patch written there takes effect; kustomize refused the
+    overlay of earlier versions (base `../..` contains the overlay: a cycle)."""
+    kubectl = require_kubectl()
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "stackgen.cli.main", "render", "-q", "-f",
+                           str(ROOT / "examples" / example / "stackgen.yaml"), "-o", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    key = lambda o: (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"])  # noqa: E731
+    root = _kustomize(kubectl, out)
+    overlay = out / "overlays" / "production"
+    assert sorted(map(key, _kustomize(kubectl, overlay))) == sorted(map(key, root))
+    with (overlay / "kustomization.yaml").open("a") as f:
+        f.write("commonAnnotations:\n  team.example.com/owner: me\n")
+    patched = _kustomize(kubectl, overlay)
+    assert all(o["metadata"]["annotations"]["team.example.com/owner"] == "me" for o in patched)
+
+
+def test_an_untouched_overlay_of_an_earlier_version_is_replaced_an_edited_one_kept(
+        tmp_path: Path) -> None:
+    from stackgen.render.writer import OLD_OVERLAY, OVERLAY
+
+    stack = ROOT / "examples" / "llm-only" / "stackgen.yaml"
+    for name, before, after in (("old", OLD_OVERLAY, OVERLAY),
+                                ("edited", OLD_OVERLAY + "namePrefix: x-\n", None)):
+        target = tmp_path / name / "overlays" / "production" / "kustomization.yaml"
+        target.parent.mkdir(parents=True)
+        target.write_text(before)
+        proc = subprocess.run([sys.executable, "-m", "stackgen.cli.main", "render", "-q", "-f",
+                               str(stack), "-o", str(tmp_path / name)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert target.read_text() == (after or before)
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -319,3 +364,41 @@ def test_hpa_scale_up_period_stays_within_what_the_apiserver_accepts(tmp_path: P
     hpa = by_kind(files, "HorizontalPodAutoscaler", "llama405")
     (policy,) = hpa["spec"]["behavior"]["scaleUp"]["policies"]
     assert policy["periodSeconds"] == 1800
+
+
+def _containers(obj: dict) -> list[tuple[str, dict]]:
+    spec = obj["spec"]["template"]["spec"] if obj["kind"] == "Deployment" else \
+        obj["spec"]["leaderWorkerTemplate"]["workerTemplate"]["spec"]
+    return [("init", c) for c in spec.get("initContainers", [])] + \
+        [("main", c) for c in spec["containers"]]
+
+
+@pytest.mark.parametrize("example", ["llm-only", "hybrid"])
+def test_hardening_that_kube_linter_checks_by_default(example: str) -> None:
+    """Read-only root filesystems (every path the servers write is a volume: HOME=/tmp),
+    PDBs that let a drain evict pods still loading a model, and the Hub token only where
+    something downloads from the Hub."""
+    files = files_for(example)
+    plan = {m.name: m for m in _plan(example).models}
+    for rel, obj in objects(files):
+        model = rel.split("/")[1] if rel.startswith("models/") else None
+        if obj["kind"] == "PodDisruptionBudget":
+            assert obj["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow", rel
+        if obj["kind"] not in ("Deployment", "LeaderWorkerSet"):
+            continue
+        for role, container in _containers(obj):
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True, (rel, container["name"])
+            mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
+            home = {e["name"]: e.get("value") for e in container.get("env", [])}.get("HOME")
+            assert home is None or home in mounts, (rel, container["name"], home)
+            has_token = any(e["name"] == "HF_TOKEN" for e in container.get("env", []))
+            hub = plan[model].source.startswith("hf://")
+            # Triton's server reads the laid-out repository; its init step downloads
+            downloads = hub and (plan[model].server == "vllm" or role == "init")
+            assert has_token == downloads, (rel, container["name"], plan[model].source)
+
+
+def _plan(example: str):
+    path = ROOT / "examples" / example / "stackgen.yaml"
+    stack = load_stack(path)
+    return decide(stack, stack_facts(stack, path.parent))
