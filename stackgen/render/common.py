@@ -48,12 +48,14 @@ def service_monitor(ctx: ModelCtx, component: str, port: str) -> list[Rendered]:
                 labels=ctx.labels(component), selector=ctx.selector, port=port)]
 
 
-def profile_metric(ctx: ModelCtx, threshold: float | None = None) -> dict[str, Any]:
-    """The autoscaling metric of the model's server (profiles/servers/: autoscaling)."""
+def profile_metric(ctx: ModelCtx, threshold: float | None = None,
+                   model: str | None = None) -> dict[str, Any]:
+    """The autoscaling metric of the model's server (profiles/servers/: autoscaling), for the
+    model as the server names it in its metrics (`model`; default: the model's name)."""
     scaling = ctx.server.autoscaling
     if scaling is None:
         raise RenderError(f"server {ctx.server.id} has no autoscaling metric in its profile")
-    query = scaling.query.replace("$namespace", ctx.namespace).replace("$model", ctx.m.name)
+    query = scaling.query.replace("$namespace", ctx.namespace).replace("$model", model or ctx.m.name)
     value = scaling.threshold if threshold is None else threshold
     return {"name": scaling.metric, "query": query,
             "threshold": int(value) if float(value).is_integer() else value}

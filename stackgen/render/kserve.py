@@ -56,8 +56,10 @@ def _engine_env(ctx: ModelCtx) -> list[dict[str, str]]:
         return []
     from stackgen.render.vllm import engine_settings
 
+    # the ServingRuntime passes --served-model-name {{.Name}} (KServe's convention: the
+    # InferenceService's name), which the runtime applies over these settings: say the same
     settings = engine_settings(ctx, model="/mnt/models", port=ctx.server.kserve.port,
-                               cache_dir="/tmp/hf")
+                               cache_dir="/tmp/hf", served_name=ctx.name)
     env = [{"name": "STACKGEN_ENGINE_SETTINGS", "value": json.dumps(settings, sort_keys=True)}]
     if ctx.m.gpu:
         env.append({"name": "STACKGEN_GPU", "value": ctx.m.gpu})
@@ -113,7 +115,9 @@ def _keda_scaling(ctx: ModelCtx, target: int | None) -> dict[str, Any]:
     replica count)."""
     from stackgen.render.common import profile_metric
 
-    metric = profile_metric(ctx, target if ctx.server.engine_args == "vllm" else None)
+    vllm = ctx.server.engine_args == "vllm"
+    # vLLM labels its metrics with the served name: the InferenceService's name here
+    metric = profile_metric(ctx, target if vllm else None, model=ctx.name if vllm else None)
     return {"metrics": [{"type": "External", "external": {
         "metric": {"backend": "prometheus",
                    "serverAddress": ctx.stack.spec.render.prometheus_address,

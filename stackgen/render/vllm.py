@@ -17,12 +17,13 @@ CONFIG_DIR = "/etc/stackgen"
 
 
 def engine_settings(ctx: ModelCtx, *, model: str | None = None, port: int | None = None,
+                    served_name: str | None = None,
                     cache_dir: str = f"{pods.CACHE_MOUNT}/hf") -> dict[str, Any]:
     """The settings document stackgen-runtime reads (docs/runtime.md)."""
     m = ctx.m
     port = port or ctx.server.http_port
     settings = EngineSettings(
-        model=model or m.source, served_model_name=m.name,
+        model=model or m.source, served_model_name=served_name or m.name,
         runner="generate" if m.kind == "llm" else "pooling",
         device="cuda" if m.gpu else "auto",
         tensor_parallel_size=m.tensor_parallel_size, pipeline_parallel_size=m.pipeline_parallel_size,

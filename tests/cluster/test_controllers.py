@@ -171,7 +171,7 @@ def test_kserve_standard_scales_on_the_engine_metric_through_keda(sandbox) -> No
     assistant = scaled["teams-assistant-predictor"]
     (trigger,) = assistant["triggers"]
     assert trigger["type"] == "prometheus"
-    assert 'vllm:num_requests_running{namespace="teams",model_name="assistant"}' in trigger["metadata"]["query"]
+    assert 'vllm:num_requests_running{namespace="teams",model_name="teams-assistant"}' in trigger["metadata"]["query"]
     assert trigger["metadata"]["threshold"] == str(plan["assistant"].autoscale_concurrency)
     assert assistant["maxReplicaCount"] == plan["assistant"].replicas_max
     hpas = get(sandbox, "/apis/autoscaling/v2/namespaces/teams/horizontalpodautoscalers")["items"]

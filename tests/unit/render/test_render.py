@@ -333,7 +333,7 @@ def test_kserve_standard_mode_scales_on_the_engine_metric_through_keda(tmp_path:
     (metric,) = predictor["autoScaling"]["metrics"]
     assert metric["type"] == "External"
     assert metric["external"]["metric"]["query"] == \
-        'sum(vllm:num_requests_running{namespace="ml-platform",model_name="assistant"})'
+        'sum(vllm:num_requests_running{namespace="ml-platform",model_name="platform-assistant"})'
     assert metric["external"]["target"] == {
         "type": "Value", "value": str(plan["assistant"].autoscale_concurrency)}
     fixed = by_kind(files, "InferenceService", "reranker")  # one replica: nothing to scale
@@ -402,3 +402,32 @@ def _plan(example: str):
     path = ROOT / "examples" / example / "stackgen.yaml"
     stack = load_stack(path)
     return decide(stack, stack_facts(stack, path.parent))
+
+
+def test_kserve_vllm_served_name_is_the_one_its_scaling_metric_selects(
+        tmp_path: Path, capsys, monkeypatch) -> None:
+    """The stackgen-vllm ServingRuntime passes --served-model-name {{.Name}}, which the runtime
+    applies over the inline settings; vLLM labels its metrics with that name, and KEDA's query
+    must select it (it selected the stack's model name, so it would never match)."""
+    import json
+
+    from stackgen.runtime import main as runtime
+
+    files = _render_text(_platform(canary=False, scale_to_zero=False), tmp_path)
+    runtime_args = next(o for _, o in objects(files) if o["kind"] == "ServingRuntime"
+                        and o["metadata"]["name"] == "stackgen-vllm")["spec"]["containers"][0]["args"]
+    isvc = by_kind(files, "InferenceService", "assistant")
+    name = isvc["metadata"]["name"]
+    env = {e["name"]: e.get("value") for e in isvc["spec"]["predictor"]["model"]["env"]}
+    settings = json.loads(env["STACKGEN_ENGINE_SETTINGS"])
+    settings.update(device="cpu", tensorParallelSize=1)  # this machine has no 4 GPUs
+    monkeypatch.setenv("STACKGEN_ENGINE_SETTINGS", json.dumps(settings))
+    (tmp_path / "mnt").mkdir()
+    (tmp_path / "mnt" / "config.json").write_text("{}")  # what the storage initializer fetched
+    args = [a.replace("{{.Name}}", name).replace("/mnt/models", str(tmp_path / "mnt"))
+            for a in runtime_args]
+    assert runtime.main([*args, "--dry-run"]) == 0
+    served = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["servedModelName"]
+    assert served == name == json.loads(env["STACKGEN_ENGINE_SETTINGS"])["servedModelName"]
+    query = isvc["spec"]["predictor"]["autoScaling"]["metrics"][0]["external"]["metric"]["query"]
+    assert f'model_name="{served}"' in query
