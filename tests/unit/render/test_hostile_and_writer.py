@@ -198,3 +198,91 @@ def test_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
     proc = _render(out, ROOT / "examples/llm-only/stackgen.yaml")
     assert proc.returncode == 2 and "did not render" in proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["theirs.yaml"]
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_file_as_the_target_is_bad_input(tmp_path: Path) -> None:
+    target = tmp_path / "deploy"
+    target.write_text("mine\n")
+    proc = _render(target, ROOT / "examples/llm-only/stackgen.yaml")
+    assert proc.returncode == 2, proc.stderr
+    assert "it is a file, not a folder" in proc.stderr and "Traceback" not in proc.stderr
+    assert "internal error" not in proc.stderr and target.read_text() == "mine\n"
+
+
+def test_check_reports_files_stackgen_did_not_render(tmp_path: Path) -> None:
+    out, stack_file = tmp_path / "deploy", ROOT / "examples/llm-only/stackgen.yaml"
+    assert _render(out, stack_file).returncode == 0
+    (out / "models" / "extra.yaml").write_text("kind: ConfigMap\n")
+    (out / "overlays" / "production" / "patch.yaml").write_text("x: 1\n")  # the user's place
+    check = _render(out, stack_file, "--check")
+    assert check.returncode == 1
+    assert "models/extra.yaml" in check.stderr and "patch.yaml" not in check.stderr
+
+
+def test_a_failure_while_writing_leaves_the_folder_as_it_was(tmp_path: Path, monkeypatch) -> None:
+    """ENOSPC on the fourth file of a re-render: the error names the path, exits 2, and the
+    old folder is byte-identical, with no staging folder left beside it."""
+    import errno
+
+    from stackgen.catalog import stack_facts
+    from stackgen.decide import decide
+    from stackgen.render import writer
+    from stackgen.spec import load_stack
+
+    stack_file = tmp_path / "stackgen.yaml"
+    stack_file.write_text((ROOT / "examples/hybrid/stackgen.yaml").read_text())
+    out = tmp_path / "deploy"
+    assert _render(out, stack_file).returncode == 0
+    before = _tree(out)
+    stack_file.write_text(stack_file.read_text().replace("peakRps: 4", "peakRps: 40"))
+    stack = load_stack(stack_file)
+    files = render_files(stack, decide(stack, stack_facts(stack, tmp_path)))
+    real, calls = writer._put, []
+
+    def full_disk(path: Path, text: str) -> None:
+        calls.append(path)
+        if len(calls) == 4:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, text)
+
+    monkeypatch.setattr(writer, "_put", full_disk)
+    with pytest.raises(InputError, match="No space left on device") as err:
+        writer.write(out, files)
+    assert "left as it was" in str(err.value) and err.value.fix
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deploy", "stackgen.yaml"]
+
+
+def test_a_real_full_filesystem_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    """The same on a 96 KiB tmpfs, mounted in a private mount namespace (needs unshare and
+    the right to mount, which root and user namespaces give)."""
+    import shutil
+
+    if not shutil.which("unshare"):
+        pytest.skip("unshare is not installed")
+    stack_file = tmp_path / "stackgen.yaml"
+    stack_file.write_text((ROOT / "examples/llm-only/stackgen.yaml").read_text())
+    small = tmp_path / "small"
+    small.mkdir()
+    render = f"{sys.executable} -m stackgen.cli.main render -q -f {stack_file} --output-dir {small}/deploy"
+    script = (
+        f"mount -t tmpfs -o size=96k tmpfs {small} || exit 77\n"
+        f"{render} || exit 10\n"
+        f"cp -a {small}/deploy {tmp_path}/before\n"
+        f"head -c $(( $(df --output=avail -B1 {small} | tail -1) - 2048 )) /dev/zero > {small}/filler 2>/dev/null\n"
+        f"sed -i 's/maxModelLen: 8192/maxModelLen: 4096/; s/peakRps: [0-9]*/peakRps: 77/' {stack_file}\n"
+        f"{render}; echo rc=$? > {tmp_path}/rc\n"
+        f"diff -r {tmp_path}/before {small}/deploy > {tmp_path}/diff; echo diff=$? >> {tmp_path}/rc\n"
+        f"ls -a {small} > {tmp_path}/listing\n")
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                          capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode == 77 or "unshare failed" in proc.stderr or "Operation not permitted" in proc.stderr:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()[:200]}")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "rc").read_text().split() == ["rc=2", "diff=0"], proc.stderr
+    assert "No space left on device" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted((tmp_path / "listing").read_text().split()) == [".", "..", "deploy", "filler"]
