@@ -25,8 +25,13 @@ def stack_facts(stack, base_dir):
     out = {}
     for model in stack.spec.models:
         if model.model_config_path:
-            path = Path(model.model_config_path)
-            out[model.name] = resolve_model(str(path if path.is_absolute() else Path(base_dir) / path))
+            from stackgen.errors import InputError
+            from stackgen.spec.checks import config_path_problem
+
+            problem = config_path_problem(Path(base_dir), model.model_config_path)
+            if problem:  # load_stack refused these already; a stack built in code may not
+                raise InputError(problem[0], field=f"modelConfig of {model.name}", fix=problem[1])
+            out[model.name] = resolve_model(str(Path(base_dir) / model.model_config_path))
         else:
             out[model.name] = model_from_source(model.source)
     return out

@@ -99,10 +99,10 @@ def _models(stack: Stack, base_dir: Path) -> list[Problem]:
                                f"a request of avgInputTokens + avgOutputTokens = {total} tokens is longer than "
                                f"maxModelLen {model.max_model_len}: vLLM rejects it",
                                f"raise maxModelLen to {total} or more, or shorten the requests"))
-        if model.model_config_path and not _config_exists(base_dir, model.model_config_path):
-            out.append(Problem(loc + ("modelConfig",), f"{model.model_config_path!r} not found "
-                               f"(relative paths are read from {base_dir})",
-                               "give the path to the model's HF config.json or its folder"))
+        if model.model_config_path:
+            problem = config_path_problem(base_dir, model.model_config_path)
+            if problem:
+                out.append(Problem(loc + ("modelConfig",), *problem))
     return out
 
 
@@ -131,8 +131,24 @@ def _engine(stack: Stack, model, loc: tuple) -> list[Problem]:
     return []
 
 
-def _config_exists(base_dir: Path, path: str) -> bool:
-    candidate = Path(path)
-    if not candidate.is_absolute():
-        candidate = base_dir / candidate
-    return candidate.is_file() or (candidate / "config.json").is_file()
+def config_path_problem(base_dir: Path, path: str) -> tuple[str, str] | None:
+    """(message, fix) when `modelConfig` is not a config.json (or a folder holding one)
+    inside the stack file's folder. A stack file is input a reviewer may not read closely
+    (a pull request, a CI job): it must not make stackgen read /etc/passwd or a secret
+    beside it, so absolute paths, `..` and symlinks that lead outside the folder are refused."""
+    fix = ("put the model's HF config.json (or its folder) in the stack file's folder and "
+           "give its relative path")
+    if Path(path).is_absolute():
+        return (f"{path!r} is an absolute path; modelConfig is read only from inside the "
+                "stack file's folder", fix)
+    root = base_dir.resolve()
+    candidate = (root / path).resolve()
+    if not candidate.is_relative_to(root):
+        return (f"{path!r} leads outside the stack file's folder ({root})", fix)
+    target = candidate / "config.json" if candidate.is_dir() else candidate
+    if not target.is_file():
+        return (f"{path!r} not found (relative paths are read from {base_dir})",
+                "give the path to the model's HF config.json or its folder")
+    if not target.resolve().is_relative_to(root):
+        return (f"{path!r} leads outside the stack file's folder ({root})", fix)
+    return None

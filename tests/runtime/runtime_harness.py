@@ -209,8 +209,11 @@ def rendered_settings(model: Path, name: str, port: int, work: Path) -> dict:
     import yaml
 
     stack = work / "stackgen.yaml"
+    import shutil
+
+    shutil.copyfile(model / "config.json", work / "model-config.json")  # modelConfig: inside
     stack.write_text(RENDERED_STACK.format(name=name, claim=model.parent.name, folder=model.name,
-                                           config=model / "config.json"))
+                                           config="model-config.json"))
     out = work / "deploy"
     subprocess.run([sys.executable, "-m", "stackgen.cli.main", "render", "-q", "-f", str(stack),
                     "-o", str(out)], check=True, capture_output=True)

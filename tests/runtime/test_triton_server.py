@@ -149,6 +149,9 @@ class TritonPythonModel:
 def render(work: Path, config: Path, orchestration: str = "none") -> Path:
     work.mkdir(parents=True, exist_ok=True)
     stack = work / "stackgen.yaml"
+    if config.resolve() != (work / config.name).resolve():  # modelConfig: inside the folder
+        shutil.copyfile(config, work / "model-config.json")
+        config = Path("model-config.json")
     stack.write_text(STACK.format(config=config, orchestration=orchestration))
     out = work / "deploy"
     done = subprocess.run([sys.executable, "-m", "stackgen.cli.main", "render", "-q", "-f",

@@ -46,7 +46,7 @@ def files(tmp_path_factory) -> dict[str, str]:
         "num_key_value_heads": 8, "vocab_size": 128256, "max_position_embeddings": 8192,
         "torch_dtype": "bfloat16"}))
     path = work / "stackgen.yaml"
-    path.write_text(STACK.format(config=work / "config.json"))
+    path.write_text(STACK.format(config="config.json"))
     stack = load_stack(path)
     return render_files(stack, decide(stack, stack_facts(stack, path.parent)))
 

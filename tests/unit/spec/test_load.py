@@ -135,3 +135,25 @@ def test_norway_and_type_coercion(tmp_path: Path) -> None:
     err = error_for(tmp_path, GOOD.replace("nodes: 1", "nodes: lots"))
     assert err.field == "spec.cluster.nodePools[0].nodes"
     assert "lots" in err.message
+
+
+def test_model_config_is_read_only_from_inside_the_stack_files_folder(tmp_path: Path) -> None:
+    """A stack file from a pull request must not make plan read /etc/passwd or a file
+    beside the repository: absolute paths, `..` and symlinks out are refused, exit 2."""
+    import json
+
+    (tmp_path / "outside.json").write_text(json.dumps({"model_type": "llama"}))
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    (folder / "configs").mkdir()
+    (folder / "configs" / "link.json").symlink_to(tmp_path / "outside.json")
+    for path, words in (("/etc/passwd", "absolute path"), ("../outside.json", "outside"),
+                        ("configs/link.json", "outside"), ("configs/../../outside.json", "outside")):
+        text = GOOD.replace("kind: llm", f"kind: llm\n      modelConfig: {path}")
+        err = error_for(folder, text)
+        assert err.field == "spec.models[0].modelConfig" and words in err.message, (path, err.message)
+        assert "stack file's folder" in err.fix
+    (folder / "configs" / "real.json").write_text((tmp_path / "outside.json").read_text())
+    ok = folder / "stackgen.yaml"
+    ok.write_text(GOOD.replace("kind: llm", "kind: llm\n      modelConfig: configs/real.json"))
+    assert load_stack(ok).spec.models[0].model_config_path == "configs/real.json"
