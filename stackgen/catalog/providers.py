@@ -21,6 +21,10 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str, "poolLabel": (str, type(None)), "selectGpuBy": str, "gpuPresenceLabels": list,
     "gpuNodeLabels": dict, "defaultGpuTaints": list,
 }
+#: optional keys, with their default.
+OPTIONAL: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "rwxStorageClass": ((str, type(None)), None),  # a ReadWriteMany class every cluster has
+}
 SELECT_GPU_BY = ("product", "provider", "pool")
 
 
@@ -32,6 +36,10 @@ def _load() -> dict[str, dict[str, Any]]:
         for key, kind in FIELDS.items():
             if not isinstance(doc.get(key, ...), kind):
                 raise ValueError(f"{path}: {key} is missing or not a {kind}")
+        for key, (kind, default) in OPTIONAL.items():
+            doc.setdefault(key, default)
+            if not isinstance(doc[key], kind):
+                raise ValueError(f"{path}: {key} is not a {kind}")
         if doc["selectGpuBy"] not in SELECT_GPU_BY:
             raise ValueError(f"{path}: selectGpuBy must be one of {', '.join(SELECT_GPU_BY)}")
         found[doc["id"]] = doc

@@ -31,7 +31,7 @@ def up(
     from stackgen.cluster.controllers import missing_controllers
     from stackgen.cluster.controlplane import missing_binaries
     from stackgen.cluster.sandbox import sandbox_up
-    from stackgen.cluster.stack_nodes import add_sandbox_volumes, kwok_pools
+    from stackgen.cluster.stack_nodes import add_sandbox_volumes, kwok_pools, storage_classes
     from stackgen.errors import InputError
     from stackgen.spec import load_stack
 
@@ -42,7 +42,7 @@ def up(
                          fix="run `make controlplane` (Go 1.26 and the Go module proxy are needed once)"
                              + (", or pass --no-controllers" if controllers else ""))
     kubeconfig = sandbox_up(state_dir(), kwok_pools(stack), controllers=controllers)
-    add_sandbox_volumes(str(kubeconfig))
+    add_sandbox_volumes(str(kubeconfig), classes=storage_classes(stack))
     if kubeconfig_out:
         shutil.copyfile(kubeconfig, kubeconfig_out)
         kubeconfig_out.chmod(0o600)  # it holds the admin client key

@@ -60,23 +60,40 @@ def kwok_pools(stack: Stack) -> list[KwokPool]:
     return [kwok_pool(p, stack.spec.cluster.provider) for p in stack.spec.cluster.node_pools]
 
 
-def sandbox_volumes(count: int = 16, size_gi: int = 4096) -> list[dict]:
-    """Pre-provisioned PersistentVolumes (no class, both access modes) so that the rendered
-    model-cache claims bind through the real PV controller, as a provisioner would."""
+def storage_classes(stack: Stack) -> set[str | None]:
+    """The storage classes the stack's claims may name, from the data tables (the stack
+    file's spec.render.storageClass, else the provider's ReadWriteMany class), plus None
+    for the cluster's default: the sandbox serves volumes for each."""
+    from stackgen.catalog.providers import provider_profile
+
+    named = stack.spec.render.storage_class
+    rwx = provider_profile(stack.spec.cluster.provider)["rwxStorageClass"]
+    return {None, named} if named else {None, rwx}
+
+
+def sandbox_volumes(count: int = 16, size_gi: int = 4096,
+                    storage_class: str | None = None) -> list[dict]:
+    """Pre-provisioned PersistentVolumes (both access modes; of `storage_class`, or of no
+    class) so that the rendered model-cache claims bind through the real PV controller, as a
+    provisioner would."""
+    prefix = f"stackgen-sandbox-{storage_class}-pv" if storage_class else "stackgen-sandbox-pv"
     return [{"apiVersion": "v1", "kind": "PersistentVolume",
-             "metadata": {"name": f"stackgen-sandbox-pv-{i:02d}",
+             "metadata": {"name": f"{prefix}-{i:02d}",
                           "labels": {"app.kubernetes.io/managed-by": "stackgen-sandbox"}},
              "spec": {"capacity": {"storage": f"{size_gi}Gi"},
                       "accessModes": ["ReadWriteOnce", "ReadWriteMany"],
                       "persistentVolumeReclaimPolicy": "Delete",
-                      "hostPath": {"path": f"/var/lib/stackgen-sandbox/pv-{i:02d}"}}}
+                      **({"storageClassName": storage_class} if storage_class else {}),
+                      "hostPath": {"path": f"/var/lib/{prefix}-{i:02d}"}}}
             for i in range(count)]
 
 
-def add_sandbox_volumes(kubeconfig: str, count: int = 16) -> None:
+def add_sandbox_volumes(kubeconfig: str, count: int = 16,
+                        classes: set[str | None] | frozenset = frozenset({None})) -> None:
     from stackgen.cluster.kube import APPLY_PATCH, Kube
 
     kube = Kube(kubeconfig)
-    for pv in sandbox_volumes(count):
-        kube.request("PATCH", f"/api/v1/persistentvolumes/{pv['metadata']['name']}", pv,
-                     {"fieldManager": "stackgen-sandbox", "force": "true"}, APPLY_PATCH)
+    for storage_class in sorted(classes, key=lambda c: c or ""):
+        for pv in sandbox_volumes(count, storage_class=storage_class):
+            kube.request("PATCH", f"/api/v1/persistentvolumes/{pv['metadata']['name']}", pv,
+                         {"fieldManager": "stackgen-sandbox", "force": "true"}, APPLY_PATCH)

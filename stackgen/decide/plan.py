@@ -64,6 +64,12 @@ class ModelPlan:
     def multi_node(self) -> bool:
         return self.pipeline_parallel_size > 1
 
+    @property
+    def shares_model_cache(self) -> bool:
+        """Several pods mount one model-cache claim (ReadWriteMany): more than one replica,
+        or a multi-node group."""
+        return self.replicas_max > 1 or self.multi_node
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name, "kind": self.kind, "team": self.team, "source": self.source,

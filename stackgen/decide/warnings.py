@@ -208,6 +208,27 @@ def _unit(pool) -> str:
 
 
 @check
+def shared_cache_without_rwx_class(stack, orchestration, models):
+    """A vLLM model-cache claim shared by several pods needs a ReadWriteMany class; with
+    none named and none known for the provider, the cluster's default (usually a block disk:
+    EBS, Persistent Disk) leaves it Pending and the pods with it."""
+    from stackgen.catalog.providers import provider_profile
+
+    if orchestration == "kserve" or stack.spec.render.storage_class or \
+            provider_profile(stack.spec.cluster.provider)["rwxStorageClass"]:
+        return
+    shared = [m.name for m in models if m.server == "vllm" and m.shares_model_cache]
+    if shared:
+        yield PlanWarning(
+            "rwx-storage-class-missing",
+            f"the model caches of {', '.join(shared)} are shared by several pods "
+            "(ReadWriteMany), and no storage class is named: a cluster's default class is "
+            "usually a block disk (EBS, Persistent Disk) that one node at a time can mount, "
+            "so the claims stay Pending; set spec.render.storageClass to a ReadWriteMany class "
+            "(EFS on EKS with its CSI driver, NFS, CephFS)", tuple(shared))
+
+
+@check
 def no_node_pools(stack, orchestration, models):
     if not stack.spec.cluster.node_pools:
         yield PlanWarning(

@@ -21,11 +21,22 @@ def service(ctx: ModelCtx, component: str, ports: list[dict], name: str | None =
                labels=ctx.labels(component), selector=selector or ctx.selector, ports=ports)
 
 
+def storage_class(stack, shared: bool) -> str | None:
+    """spec.render.storageClass, else for a shared (ReadWriteMany) cache the provider's RWX
+    class (profiles/providers/: rwxStorageClass): a cluster's default class is usually a
+    block-disk one that cannot be mounted by pods on several nodes, so the claim would stay
+    Pending. None: the cluster's default (plan warns when that cannot share)."""
+    from stackgen.catalog.providers import provider_profile
+
+    if stack.spec.render.storage_class:
+        return stack.spec.render.storage_class
+    return provider_profile(stack.spec.cluster.provider)["rwxStorageClass"] if shared else None
+
+
 def pvc(ctx: ModelCtx, component: str, name: str, size_gib: int, shared: bool) -> Rendered:
-    opts = ctx.stack.spec.render
     return one(ctx, "pvc", "common/pvc.yaml.j2", name=name, labels=ctx.labels(component),
                access_modes=["ReadWriteMany" if shared else "ReadWriteOnce"],
-               storage_class=opts.storage_class, size=f"{size_gib}Gi")
+               storage_class=storage_class(ctx.stack, shared), size=f"{size_gib}Gi")
 
 
 def pdb(ctx: ModelCtx, component: str) -> Rendered:

@@ -46,7 +46,9 @@ def _prerequisites(stack: Stack, plan: Plan, kinds: set[str]) -> list[str]:
         items.append("- The Prometheus operator (ServiceMonitor CRD).")
     if "PersistentVolumeClaim" in kinds:
         items.append("- A storage class for the model caches; caches shared by several replicas "
-                     "are ReadWriteMany (set spec.render.storageClass).")
+                     "are ReadWriteMany: spec.render.storageClass, else the provider's RWX "
+                     "class (AKS azurefile-csi; GKE standard-rwx, with the Filestore CSI "
+                     "driver enabled); on EKS and generic clusters name one (EFS, NFS).")
     return items
 
 

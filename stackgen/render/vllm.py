@@ -86,7 +86,7 @@ def build(ctx: ModelCtx) -> list[Rendered]:
                                data={"engine.yaml": _yaml(settings)})
     out = [Rendered(ctx.path("configmap"), config),
            common.pvc(ctx, "vllm", f"{ctx.name}-cache", cache_size_gib(ctx),
-                      shared=ctx.m.replicas_max > 1 or ctx.m.multi_node)]
+                      shared=ctx.m.shares_model_cache)]
     volumes, mounts = _volumes(ctx, config_name)
     annotations = {"stackgen.dev/config-hash": content_hash(settings)}
     if ctx.m.multi_node:

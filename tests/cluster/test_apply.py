@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stackgen.cluster.stack_nodes import add_sandbox_volumes, kwok_pools
+from stackgen.cluster.stack_nodes import add_sandbox_volumes, kwok_pools, storage_classes
 from stackgen.spec import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,10 +33,12 @@ def cluster():
     from .conftest import require_binaries
 
     require_binaries()
-    pools = [p for e in ("llm-only", "hybrid", "platform")
-             for p in kwok_pools(load_stack(ROOT / "examples" / e / "stackgen.yaml"))]
+    stacks = [load_stack(ROOT / "examples" / e / "stackgen.yaml")
+              for e in ("llm-only", "hybrid", "platform")]
+    pools = [p for stack in stacks for p in kwok_pools(stack)]
     with ControlPlane(pools) as plane:
-        add_sandbox_volumes(str(plane.kubeconfig), count=24)
+        add_sandbox_volumes(str(plane.kubeconfig), count=24,
+                            classes=set().union(*map(storage_classes, stacks)))
         yield plane
 
 

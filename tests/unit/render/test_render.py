@@ -431,3 +431,38 @@ def test_kserve_vllm_served_name_is_the_one_its_scaling_metric_selects(
     assert served == name == json.loads(env["STACKGEN_ENGINE_SETTINGS"])["servedModelName"]
     query = isvc["spec"]["predictor"]["autoScaling"]["metrics"][0]["external"]["metric"]["query"]
     assert f'model_name="{served}"' in query
+
+
+SHARED_CACHE = """\
+apiVersion: stackgen.dev/v1alpha1
+kind: Stack
+metadata: {{name: cache}}
+spec:
+  cluster:
+    provider: {provider}
+    nodePools:
+      - {{name: l4, gpu: l4-24gb, nodes: 4, gpusPerNode: 1}}
+  models:
+    - {{name: chat, source: "hf://meta-llama/Llama-3.2-1B-Instruct", kind: llm, replicas: {replicas}}}
+{render}"""
+
+
+@pytest.mark.parametrize("provider,replicas,render,access,klass,warned", [
+    ("aks", "{min: 1, max: 3}", "", "ReadWriteMany", "azurefile-csi", False),
+    ("gke", "{min: 1, max: 3}", "", "ReadWriteMany", "standard-rwx", False),
+    ("eks", "{min: 1, max: 3}", "", "ReadWriteMany", None, True),
+    ("eks", "{min: 1, max: 3}", "  render: {storageClass: efs-sc}\n", "ReadWriteMany", "efs-sc", False),
+    ("eks", "1", "", "ReadWriteOnce", None, False),
+])
+def test_a_shared_model_cache_gets_a_class_that_can_share_or_a_warning(
+        tmp_path: Path, provider, replicas, render, access, klass, warned) -> None:
+    """A cluster's default class is usually a block disk one node mounts at a time: a cache
+    several replicas share needs a ReadWriteMany class, or its claim stays Pending."""
+    text = SHARED_CACHE.format(provider=provider, replicas=replicas, render=render)
+    files = _render_text(text, tmp_path)
+    pvc = by_kind(files, "PersistentVolumeClaim", "chat")
+    assert pvc["spec"]["accessModes"] == [access]
+    assert pvc["spec"].get("storageClassName") == klass
+    stack = load_stack(tmp_path / "stackgen.yaml")
+    codes = {w.code for w in decide(stack, stack_facts(stack, tmp_path)).warnings}
+    assert ("rwx-storage-class-missing" in codes) == warned
