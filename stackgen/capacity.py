@@ -126,3 +126,10 @@ def pool_units_per_node(pool: NodePool) -> int:
 def schedulable_gpus(pool: NodePool) -> int:
     """Units the whole pool advertises: nodes x units per node."""
     return pool.nodes * pool_units_per_node(pool)
+
+
+def surge_fits(pool: NodePool, peak_pods: Iterable[int], surge_pod: int) -> bool:
+    """Whether a rollout's extra pod (`surge_pod` units) still finds a node while every
+    model on the pool runs its most replicas (`peak_pods`, units each): with no room, a
+    `maxSurge: 1, maxUnavailable: 0` rollout waits forever for a pod that cannot schedule."""
+    return not unplaced([pool_units_per_node(pool)] * pool.nodes, [*peak_pods, surge_pod])

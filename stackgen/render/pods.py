@@ -134,3 +134,23 @@ def pod_spec(containers: list[dict], volumes: list[dict], placement: dict[str, A
         spec["volumes"] = volumes
     spec.update(placement)
     return spec
+
+
+def rollout_strategy(ctx: Any) -> dict[str, Any]:
+    """Surge one pod (no lost capacity during a rollout) when the pool has room for it at
+    every model's peak replicas; else replace one pod at a time (`maxSurge: 0,
+    maxUnavailable: 1`): on a full GPU pool the surge pod would stay Pending and the rollout
+    would never finish."""
+    from stackgen import capacity
+
+    surge = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    m = ctx.m
+    pool = next((p for p in ctx.stack.spec.cluster.node_pools if p.name == m.node_pool), None)
+    if pool is None or not pool.is_gpu or not m.gpu:
+        return surge
+    peak = [capacity.units_per_pod(o.gpus_per_replica, o.pipeline_parallel_size)
+            for o in ctx.plan.models if o.node_pool == pool.name and o.gpu
+            for _ in range(o.pipeline_parallel_size * max(o.replicas_max, o.replicas_min, 1))]
+    if capacity.surge_fits(pool, peak, capacity.units_per_pod(m.gpus_per_replica, m.pipeline_parallel_size)):
+        return surge
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}

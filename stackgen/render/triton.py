@@ -159,7 +159,7 @@ def build(ctx: ModelCtx) -> list[Rendered]:
         "common/deployment.yaml.j2", name=ctx.name, namespace=ctx.namespace,
         labels=ctx.labels("triton"), selector=ctx.selector, replicas=max(ctx.m.replicas_min, 1),
         progress_deadline=pods.startup_budget_seconds(ctx.m) + 300,
-        strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        strategy=pods.rollout_strategy(ctx),
         pod_annotations={"stackgen.dev/config-hash": content_hash(files)}, pod=pod)
     ports = [{"name": n, "port": p, "targetPort": n, "protocol": "TCP"}
              for n, p in ctx.server.ports.items()]

@@ -98,7 +98,7 @@ def build(ctx: ModelCtx) -> list[Rendered]:
             "common/deployment.yaml.j2", name=ctx.name, namespace=ctx.namespace,
             labels=ctx.labels("vllm"), selector=ctx.selector, replicas=max(ctx.m.replicas_min, 1),
             progress_deadline=pods.startup_budget_seconds(ctx.m) + 300,
-            strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            strategy=pods.rollout_strategy(ctx),
             pod_annotations=annotations, pod=pod)
         out.append(Rendered(ctx.path("deployment"), deployment))
         kind = "Deployment"

@@ -336,3 +336,42 @@ def test_time_sliced_and_mig_pools_schedule_more_pods_than_gpus(cluster, tmp_pat
         pods = [p for p in kubectl_json(cluster, "api", "v1", "namespaces", "shared", "pods")["items"]
                 if p["metadata"]["labels"].get("app.kubernetes.io/instance") == f"shared-{model}"]
         assert [(p["status"]["phase"], p["spec"]["nodeName"]) for p in pods] == [("Running", node)] * count
+
+
+FULL_POOL = """\
+apiVersion: stackgen.dev/v1alpha1
+kind: Stack
+metadata: {{name: full, namespace: full}}
+spec:
+  cluster:
+    provider: generic
+    nodePools:
+      - {{name: full-l4, gpu: l4-24gb, nodes: 1, gpusPerNode: 2, labels: {{pool: full-l4}}}}
+  models:
+    - {{name: chat, source: "hf://meta-llama/Llama-3.2-1B-Instruct", kind: llm, replicas: 2,
+       maxModelLen: {max_len}}}
+"""
+
+
+def test_a_rollout_on_a_full_gpu_pool_completes(cluster, tmp_path: Path) -> None:
+    """Two replicas fill the pool's two GPUs. A surge pod (maxSurge 1, maxUnavailable 0) can
+    never schedule there, so such a rollout never ends; stackgen replaces one pod at a time."""
+    stack_file = tmp_path / "s.yaml"
+    stack_file.write_text(FULL_POOL.format(max_len=4096))
+    cluster.add_nodes(kwok_pools(load_stack(stack_file)))
+    first = render(FULL_POOL.format(max_len=4096), tmp_path, "v1")
+    strategy = yaml.safe_load((first / "models/chat/deployment.yaml").read_text())["spec"]["strategy"]
+    assert strategy["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
+    assert apply(cluster, first, "--timeout", "90").returncode == 0
+    second = render(FULL_POOL.format(max_len=8192), tmp_path, "v2")  # new settings: a rollout
+    proc = apply(cluster, second, "--timeout", "90")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    # the same change with a surge strategy: the new pod waits for a GPU that never frees
+    third = render(FULL_POOL.format(max_len=2048), tmp_path, "v3")
+    path = third / "models/chat/deployment.yaml"
+    obj = yaml.safe_load(path.read_text())
+    obj["spec"]["strategy"]["rollingUpdate"] = {"maxSurge": 1, "maxUnavailable": 0}
+    path.write_text(yaml.safe_dump(obj))
+    stuck = apply(cluster, third, "--timeout", "20")
+    assert stuck.returncode == 1
+    assert "Insufficient nvidia.com/gpu" in stuck.stderr, stuck.stderr

@@ -466,3 +466,22 @@ def test_a_shared_model_cache_gets_a_class_that_can_share_or_a_warning(
     stack = load_stack(tmp_path / "stackgen.yaml")
     codes = {w.code for w in decide(stack, stack_facts(stack, tmp_path)).warnings}
     assert ("rwx-storage-class-missing" in codes) == warned
+
+
+@pytest.mark.parametrize("nodes,replicas,surge", [(1, 2, 0), (2, 2, 1), (1, "{min: 1, max: 2}", 0),
+                                                  (1, 1, 1)])
+def test_rollout_surges_only_where_the_pool_has_room_at_peak(tmp_path: Path, nodes, replicas, surge) -> None:
+    text = f"""\
+apiVersion: stackgen.dev/v1alpha1
+kind: Stack
+metadata: {{name: roll}}
+spec:
+  cluster:
+    provider: generic
+    nodePools:
+      - {{name: l4, gpu: l4-24gb, nodes: {nodes}, gpusPerNode: 2}}
+  models:
+    - {{name: chat, source: "hf://meta-llama/Llama-3.2-1B-Instruct", kind: llm, replicas: {replicas}}}
+"""
+    rolling = by_kind(_render_text(text, tmp_path), "Deployment", "chat")["spec"]["strategy"]["rollingUpdate"]
+    assert rolling == {"maxSurge": surge, "maxUnavailable": 1 - surge}
