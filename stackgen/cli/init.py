@@ -64,7 +64,7 @@ def _existing(output: Path, force: bool) -> Any:
     if not output.exists():
         return None
     if not force:
-        raise InputError(f"{output} already exists", file=str(output),
+        raise InputError("the file already exists", file=str(output),
                          fix="pass --force to update it (comments are kept), or --output-file another path")
     try:
         data = read_roundtrip(output)

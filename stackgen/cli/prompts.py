@@ -19,7 +19,7 @@ class Aborted(StackgenError):
         return "init cancelled; nothing was written"
 
 
-def ask(question: Question, current: Any) -> Any:
+def ask(question: Question, current: Any, taken: frozenset[str] = frozenset()) -> Any:
     default = current if current not in (None, "") else (
         None if question.default is REQUIRED else question.default)
     label = question.prompt + (f" ({question.help})" if question.help else "")
@@ -30,25 +30,27 @@ def ask(question: Question, current: Any) -> Any:
                                     default=str(default) if default in question.choices else None)
     else:
         prompt = questionary.text(label, default="" if default is None else str(default),
-                                  validate=lambda text: _valid(question, text))
+                                  validate=lambda text: _valid(question, text, taken))
     answer = prompt.unsafe_ask()
     return question.parse(answer)
 
 
-def _valid(question: Question, text: str) -> bool | str:
+def _valid(question: Question, text: str, taken: frozenset[str] = frozenset()) -> bool | str:
     try:
         question.parse(text)
     except ValueError as err:
         return f"expected {err}"
+    if question.key == "name" and text.strip() in taken:
+        return f"{text.strip()!r} is taken by an earlier one: choose another name"
     return True
 
 
 def ask_group(questions: tuple[Question, ...], given: dict, top: dict,
-              passthrough: tuple[str, ...]) -> dict:
+              passthrough: tuple[str, ...], taken: frozenset[str] = frozenset()) -> dict:
     out: dict = {}
     for question in questions:
         if question.when(out, top):
-            out[question.key] = ask(question, given.get(question.key))
+            out[question.key] = ask(question, given.get(question.key), taken)
     out.update({k: given[k] for k in passthrough if k in given})
     return out
 
@@ -65,7 +67,9 @@ def ask_list(noun: str, questions: tuple[Question, ...], given: list[dict], top:
         if not more:
             return items
         questionary.print(f"{noun} #{index + 1}", style="bold")
-        items.append(ask_group(questions, given[index] if index < len(given) else {}, top, passthrough))
+        taken = frozenset(str(item.get("name")) for item in items)  # names must be unique
+        items.append(ask_group(questions, given[index] if index < len(given) else {}, top,
+                               passthrough, taken))
         index += 1
 
 

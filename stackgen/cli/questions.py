@@ -44,6 +44,11 @@ def _count(value: Any) -> str | None:
         return "a whole number >= 0"
 
 
+def _at_least_one(value: Any) -> str | None:
+    """Counts that make no sense as zero in a new stack (teams, nodes, GPUs per node)."""
+    return _count(value) or (None if int(str(value)) >= 1 else "a whole number >= 1")
+
+
 def _optional_positive(value: Any) -> str | None:
     return None if value in ("", None) else _positive(value)
 
@@ -106,7 +111,7 @@ STACK_QUESTIONS = (
     Question("namespace", "Kubernetes namespace", default="default", check=_dns),
     Question("provider", "Cluster provider (node-label conventions)", "select", "generic",
              tuple(PROVIDERS)),
-    Question("teams", "How many teams deploy models on this platform?", "int", 1, check=_count,
+    Question("teams", "How many teams deploy models on this platform?", "int", 1, check=_at_least_one,
              spec_field=(spec.Requirements, "teams")),
     Question("canary", "Canary rollouts between model versions?", "bool", False),
     Question("trafficSplitting", "Percentage traffic splitting (A/B)?", "bool", False),
@@ -123,8 +128,9 @@ def pool_questions(gpu_ids: list[str]) -> tuple[Question, ...]:
         Question("name", "Node pool name", check=_dns),
         Question("gpu", "GPU type (none for a CPU pool)", "select", gpu_ids[0],
                  tuple(gpu_ids) + ("none",)),
-        Question("nodes", "Number of nodes", "int", 1, check=_count, spec_field=(spec.NodePool, "nodes")),
-        Question("gpusPerNode", "GPUs per node", "int", 8, check=_count,
+        Question("nodes", "Number of nodes", "int", 1, check=_at_least_one,
+                 spec_field=(spec.NodePool, "nodes")),
+        Question("gpusPerNode", "GPUs per node", "int", 8, check=_at_least_one,
                  spec_field=(spec.NodePool, "gpus_per_node"),
                  when=lambda group, top: group.get("gpu") != "none"),
     )

@@ -3,6 +3,7 @@ file, line, field path and fix for every problem found."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,16 @@ MAX_BYTES = 16 * 1024 * 1024
 def load_stack(path: str | Path) -> Stack:
     """Read and validate a stack file; raise InputErrors listing every problem."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"stack file not found: {path}", file=str(path),
+    if path.is_dir():
+        hint = " (it holds a stackgen.yaml: pass -f that file)" if (path / "stackgen.yaml").is_file() else ""
+        raise InputError(f"a folder, not a stack file{hint}", file=str(path),
+                         fix="pass -f PATH of the stack file (stackgen.yaml)")
+    if not path.exists():
+        raise InputError("stack file not found", file=str(path),
                          fix="run `stackgen init` to write one, or pass -f PATH")
+    if not path.is_file():
+        raise InputError("not a regular file (a FIFO or device is never read)", file=str(path),
+                         fix="pass -f PATH of the stack file (stackgen.yaml)")
     try:  # a regular UTF-8 file of at most MAX_BYTES, aliases bounded (yamlio)
         data = read_roundtrip(path, max_bytes=MAX_BYTES)
     except YamlError as err:
@@ -40,13 +48,48 @@ def parse_stack(data: Any, file: str) -> Stack:
     try:
         stack = Stack.model_validate(data)
     except ValidationError as err:
-        raise InputErrors([_to_input_error(e, data, file) for e in err.errors()]) from None
+        raise InputErrors(_merge_union_errors(
+            [_to_input_error(e, data, file) for e in _relevant(err.errors(), data)])) from None
     problems = cross_checks(stack, base_dir=Path(file).resolve().parent)
     if problems:
         raise InputErrors([
             InputError(p.message, file=file, line=field_line(data, p.loc),
                        field=format_path(p.loc), fix=p.fix) for p in problems])
     return stack
+
+
+_SCALAR_TYPES = {"int_type", "int_parsing", "int_from_float", "float_type", "float_parsing",
+                 "string_type", "bool_type", "bool_parsing", "literal_error", "enum"}
+_CONTAINER_TYPES = {"dict_type", "model_type", "model_attributes_type", "list_type"}
+
+
+def _relevant(errors: list[dict], data: Any) -> list[dict]:
+    """For a value that may be one of several forms (replicas: 2 or {min, max}), pydantic
+    reports why it is none of them; keep the reasons about the form the input has (a
+    mapping: the mapping's problems, not "should be an integer"), all of them otherwise."""
+    locs = [_real_loc(data, tuple(err["loc"])) for err in errors]
+
+    def other_form_explains(i: int) -> bool:
+        return any(j != i and locs[j][:len(locs[i])] == locs[i] for j in range(len(errors)))
+
+    kept = [err for i, err in enumerate(errors)
+            if not (err["type"] in _SCALAR_TYPES and isinstance(err.get("input"), dict)
+                    and other_form_explains(i))]
+    return kept or errors
+
+
+def _merge_union_errors(errors: list[InputError]) -> list[InputError]:
+    """One error per field: the forms a union field accepts, joined with "or"."""
+    merged: dict[tuple, InputError] = {}
+    for err in errors:
+        key = (err.field, err.line)
+        if key in merged and merged[key].message != err.message:
+            first = merged[key]
+            first.message = f"{first.message}; or {err.message[:1].lower()}{err.message[1:]}"
+            first.args = (first.message,)
+        else:
+            merged.setdefault(key, err)
+    return list(merged.values())
 
 
 def _to_input_error(err: dict, data: Any, file: str) -> InputError:
@@ -66,6 +109,7 @@ def _to_input_error(err: dict, data: Any, file: str) -> InputError:
         message = message[len("Value error, "):]
     elif kind in {"literal_error", "enum"}:
         fix = "use one of the values listed"
+    message = re.sub(r" or instance of [A-Za-z_]+", "", message)  # pydantic's class names
     if kind not in ("extra_forbidden", "missing") and not isinstance(err.get("input"), (dict, list)) \
             and "input" in err and repr(err["input"])[:20] not in message:
         message = f"{message} (got {_short(err['input'])})"
@@ -85,7 +129,8 @@ def _real_loc(data: Any, loc: tuple) -> tuple:
             node = node[step]
             out.append(step)
         elif isinstance(node, dict) and isinstance(step, str) and not step[:1].isupper() \
-                and step not in {"int", "float", "str", "bool", "list", "dict", "none"}:
+                and step not in {"int", "float", "str", "bool", "list", "dict", "none"} \
+                and not re.search(r"[\[\](),-]", step):  # constrained-int, function-after[...]
             out.append(step)  # a missing key: keep it so the message names it
             node = None
     return tuple(out)

@@ -99,7 +99,9 @@ def test_questionnaire_in_a_real_terminal(tmp_path: Path) -> None:
     child.expect("provider")
     child.send(enter)                            # generic
     child.expect("teams")
-    child.send(enter)
+    child.send("\x15" + "0" + enter)
+    child.expect("whole number >= 1")            # no platform has zero teams
+    child.send("\x15" + "1" + enter)
     for _ in range(4):                           # canary, splitting, scale-to-zero, unified API
         child.expect(r"\?")
         child.send("n")
@@ -112,6 +114,8 @@ def test_questionnaire_in_a_real_terminal(tmp_path: Path) -> None:
     child.expect("GPU type")
     child.send(enter)                            # first GPU in the catalog
     child.expect("Number of nodes")
+    child.send("\x15" + "0" + enter)
+    child.expect("whole number >= 1")
     child.send("\x15" + "2" + enter)
     child.expect("GPUs per node")
     child.send("\x15" + "99" + enter)
@@ -134,6 +138,19 @@ def test_questionnaire_in_a_real_terminal(tmp_path: Path) -> None:
     child.expect("p95 latency")
     child.send(enter)
     child.expect("Add another model")
+    child.send("y")
+    child.expect("Model name")
+    child.send("chat" + enter)
+    child.expect("taken by an earlier one")      # at once, not after the last answer
+    child.send("\x15" + "embed" + enter)
+    child.expect("Model source")
+    child.send("hf://BAAI/bge-base-en-v1.5" + enter)
+    child.expect("Model kind")
+    child.send("\x1b[B" + enter)                 # the next kind after llm
+    for _ in range(3):                           # framework, peak rps, p95: defaults
+        child.expect(r"\?")
+        child.send(enter)
+    child.expect("Add another model")
     child.send("n")
     child.expect(pexpect.EOF, timeout=90)
     child.close()
@@ -142,3 +159,4 @@ def test_questionnaire_in_a_real_terminal(tmp_path: Path) -> None:
     assert stack.name == "shop"
     assert stack.spec.cluster.node_pools[0].nodes == 2
     assert stack.spec.models[0].traffic.peak_rps == 12
+    assert [m.name for m in stack.spec.models] == ["chat", "embed"]

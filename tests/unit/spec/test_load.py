@@ -157,3 +157,28 @@ def test_model_config_is_read_only_from_inside_the_stack_files_folder(tmp_path: 
     ok = folder / "stackgen.yaml"
     ok.write_text(GOOD.replace("kind: llm", "kind: llm\n      modelConfig: configs/real.json"))
     assert load_stack(ok).spec.models[0].model_config_path == "configs/real.json"
+
+
+@pytest.mark.parametrize("value,words", [
+    ("{min: 3, max: 1}", "min (3) is greater than max (1)"),
+    ("{min: 1}", "required key 'max' is missing"),
+    ("'x'", "valid integer"),
+])
+def test_union_fields_speak_the_stack_files_language(tmp_path: Path, value, words) -> None:
+    """replicas is a number or {min, max}: no pydantic member tags or class names leak."""
+    err = error_for(tmp_path, GOOD.replace("kind: llm", f"kind: llm\n      replicas: {value}"))
+    text = f"{err.field}: {err.message}"
+    assert words in text
+    for leak in ("constrained-int", "function-after", "ReplicaRange", "instance of", "[_"):
+        assert leak not in text, text
+
+
+def test_a_folder_or_missing_path_as_the_stack_file(tmp_path: Path) -> None:
+    (tmp_path / "stackgen.yaml").write_text(GOOD)
+    with pytest.raises(InputError) as folder:
+        load_stack(tmp_path)
+    assert "a folder, not a stack file" in folder.value.message
+    assert "holds a stackgen.yaml" in folder.value.message
+    with pytest.raises(InputError) as missing:
+        load_stack(tmp_path / "nope.yaml")
+    assert missing.value.message == "stack file not found"  # the path is the error's file
