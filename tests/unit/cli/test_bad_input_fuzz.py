@@ -4,6 +4,8 @@ names the file, and never a traceback."""
 from __future__ import annotations
 
 import copy
+import io
+import json
 from pathlib import Path
 
 import pytest
@@ -55,17 +57,16 @@ def test_mutated_stack_files(tmp_path: Path, capsys, path, value, extra) -> None
     models = doc["spec"].get("models") if isinstance(doc.get("spec"), dict) else None
     if extra and isinstance(models, list) and models and isinstance(models[0], dict):
         models[0]["unexpectedKey"] = 1
-    import io
 
     buf = io.StringIO()
     YAML(typ="safe").dump(doc, buf)
     code, out, err = _cli(tmp_path, buf.getvalue(), capsys)
     assert "Traceback" not in err and "internal error" not in err
-    if code == 0:
-        assert out.startswith("{")
-    else:
+    doc = json.loads(out)  # the contract: exactly one JSON document on every exit
+    if code != 0:
         assert code == 2, err
         assert "stackgen.yaml" in err and "error:" in err
+        assert doc["error"]["exitCode"] == 2 and doc["error"]["message"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -83,3 +84,25 @@ def test_arbitrary_text(tmp_path: Path, capsys, text: str) -> None:
 def test_broken_yaml(tmp_path: Path, capsys, text: str) -> None:
     code, _, err = _cli(tmp_path, text, capsys)
     assert code == 2 and "error:" in err and "Traceback" not in err
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(PATHS), value=BAD_VALUES)
+def test_render_of_mutated_stack_files_writes_all_or_nothing(tmp_path_factory, capsys, path, value) -> None:
+    """render either writes the whole folder (exit 0) or nothing at all (exit 2, a message
+    naming the file): no folder, no staging folder, no stray file beside the stack file."""
+    work = tmp_path_factory.mktemp("render")
+    doc = copy.deepcopy(BASE)
+    _set(doc, path, value)
+    buf = io.StringIO()
+    YAML(typ="safe").dump(doc, buf)
+    (work / "stackgen.yaml").write_text(buf.getvalue(), encoding="utf-8")
+    code = run(["render", "-q", "-f", str(work / "stackgen.yaml"), "--output-dir", str(work / "out")])
+    _, err = capsys.readouterr()
+    assert "Traceback" not in err and "internal error" not in err
+    if code == 0:
+        assert (work / "out" / "kustomization.yaml").is_file()
+        assert sorted(p.name for p in work.iterdir()) == ["out", "stackgen.yaml"]
+    else:
+        assert code == 2 and "stackgen.yaml" in err and "error:" in err, err
+        assert sorted(p.name for p in work.iterdir()) == ["stackgen.yaml"]
