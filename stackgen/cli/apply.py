@@ -20,7 +20,7 @@ def apply(
 ) -> None:
     """Server-side apply a rendered folder: preflight, diff, apply in order, prune, wait."""
     from stackgen.cli import cluster_output as show
-    from stackgen.cluster.apply import apply_stack
+    from stackgen.cluster.apply import apply_stack, first_install_without_canary
     from stackgen.cluster.kube import ClusterError, Kube
     from stackgen.cluster.manifests import load_folder, stack_identity
     from stackgen.cluster.preflight import preflight
@@ -33,6 +33,9 @@ def apply(
     show.preflight(report)
     if report.errors:
         raise CheckFailed("preflight failed: " + "; ".join(report.errors))
+    objects, held_back = first_install_without_canary(kube, objects)
+    for note in held_back:
+        show.note(note)
     if diff or dry_run:
         plan = apply_stack(kube, objects, stack, namespace, dry_run=True, prune=False)
         if diff and plan.diff:

@@ -23,6 +23,10 @@ def preflight(report) -> None:
         _err.print(f"[red]preflight error[/]: {error}")
 
 
+def note(text: str) -> None:
+    _err.print(f"note: {text}", markup=False, soft_wrap=True)
+
+
 def outcome(out, dry_run: bool) -> None:
     verb = " (dry run)" if dry_run else ""
     for label, items in (("created", out.created), ("configured", out.configured),

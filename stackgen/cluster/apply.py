@@ -45,6 +45,39 @@ def stamp(objects: list[dict], stack: str, namespace: str) -> list[dict]:
     return out
 
 
+STABLE_SOURCE = "stackgen.dev/stable-source"
+
+
+def first_install_without_canary(kube: Kube, objects: list[dict]) -> tuple[list[dict], list[str]]:
+    """A canary InferenceService that is not in the cluster yet is applied as its stable
+    model with no canary: KServe sends a new InferenceService's first revision 100% of the
+    traffic whatever canaryTrafficPercent says, so the canary would take it all. The next
+    apply (the InferenceService now exists) starts the canary at its percentage. Returns the
+    objects to apply and a note per InferenceService held back."""
+    out, notes = [], []
+    for obj in objects:
+        predictor = ((obj.get("spec") or {}).get("predictor") or {})
+        stable = ((obj.get("metadata") or {}).get("annotations") or {}).get(STABLE_SOURCE)
+        if obj.get("kind") != "InferenceService" or not stable or "canaryTrafficPercent" not in predictor:
+            out.append(obj)
+            continue
+        ref = Ref.of(obj)
+        res = kube.resource(ref.api_version, ref.kind)
+        if res and kube.request("GET", kube.path(res, ref.namespace, ref.name), ok_missing=True):
+            out.append(obj)
+            continue
+        held = json.loads(json.dumps(obj))
+        held_predictor = held["spec"]["predictor"]
+        percent = held_predictor.pop("canaryTrafficPercent")
+        model = held_predictor.get("model") or {}
+        canary = model.get("storageUri")
+        model["storageUri"] = stable
+        out.append(held)
+        notes.append(f"InferenceService/{ref.name}: first install, so the stable model ({stable}) "
+                     f"takes all traffic; apply again to start the canary ({canary}) at {percent}%")
+    return out, notes
+
+
 # -- inventory ----------------------------------------------------------------------------
 def read_inventory(kube: Kube, stack: str, namespace: str) -> list[Ref]:
     cm = kube.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/{inventory_name(stack)}",

@@ -375,3 +375,40 @@ def test_a_rollout_on_a_full_gpu_pool_completes(cluster, tmp_path: Path) -> None
     stuck = apply(cluster, third, "--timeout", "20")
     assert stuck.returncode == 1
     assert "Insufficient nvidia.com/gpu" in stuck.stderr, stuck.stderr
+
+
+KNATIVE_SERVICE_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "services.serving.knative.dev"},
+    "spec": {"group": "serving.knative.dev", "scope": "Namespaced",
+             "names": {"plural": "services", "singular": "service", "kind": "Service"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                 "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]},
+}
+
+
+def test_a_canary_on_first_install_starts_as_the_stable_model(cluster, tmp_path: Path) -> None:
+    """KServe gives a new InferenceService's first revision all the traffic whatever
+    canaryTrafficPercent says: the first apply installs the stable model, the next one
+    starts the canary at its percentage. (Knative's Service kind is registered so preflight
+    passes; no Knative or KServe controller runs in this cluster.)"""
+    from stackgen.cluster.controlplane import install_crds
+
+    crds = tmp_path / "crds"
+    crds.mkdir()
+    (crds / "knative.yaml").write_text(yaml.safe_dump(KNATIVE_SERVICE_CRD))
+    install_crds(cluster.kube(), crds)
+    text = (ROOT / "examples" / "platform" / "stackgen.yaml").read_text()
+    folder = render(text.replace("namespace: ml-platform", "namespace: canary"), tmp_path)
+    isvc = "apis/serving.kserve.io/v1beta1/namespaces/canary/inferenceservices/platform-assistant"
+    first = apply(cluster, folder, "--no-wait")
+    assert first.returncode == 0, first.stderr
+    assert "first install, so the stable model (hf://Qwen/Qwen2.5-32B-Instruct)" in first.stderr
+    live = kubectl_json(cluster, *isvc.split("/"))["spec"]["predictor"]
+    assert live["model"]["storageUri"] == "hf://Qwen/Qwen2.5-32B-Instruct"
+    assert "canaryTrafficPercent" not in live
+    second = apply(cluster, folder, "--no-wait")
+    assert second.returncode == 0, second.stderr
+    assert "first install" not in second.stderr
+    live = kubectl_json(cluster, *isvc.split("/"))["spec"]["predictor"]
+    assert (live["model"]["storageUri"], live["canaryTrafficPercent"]) == ("hf://Qwen/Qwen3-32B", 10)
