@@ -7,6 +7,7 @@ import time
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.live import Live
 from rich.table import Table
 
@@ -18,9 +19,10 @@ _err = Console(stderr=True, highlight=False)
 def preflight(report) -> None:
     _err.print(f"cluster version {report.version}")
     for warning in report.warnings:
-        _err.print(f"[yellow]preflight warning[/]: {warning}", markup=True, highlight=False)
+        _err.print(f"[yellow]preflight warning[/]: {escape(warning)}", markup=True,
+                   highlight=False, soft_wrap=True)
     for error in report.errors:
-        _err.print(f"[red]preflight error[/]: {error}")
+        _err.print(f"[red]preflight error[/]: {escape(error)}", soft_wrap=True)
 
 
 def note(text: str) -> None:

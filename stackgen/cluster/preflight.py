@@ -129,6 +129,7 @@ def preflight(kube: Kube, objects: list[dict]) -> Preflight:
             report.errors.append(f"namespace {ns} does not exist and is not in the folder: "
                                  f"create it (kubectl create namespace {ns})")
     report.errors += _kserve_prerequisites(kube, objects)
+    report.warnings += _storage_secrets(kube, [o for o in objects if o["kind"] == "InferenceService"])
     nodes = (kube.request("GET", "/api/v1/nodes") or {}).get("items", [])
     for obj in objects:
         report.warnings += _check_gpus(obj, nodes)
@@ -143,6 +144,27 @@ def kserve_mode(obj: dict) -> str:
     (a missing one is the cluster's default, which stackgen never relies on)."""
     return ((obj.get("metadata") or {}).get("annotations") or {}).get(
         "serving.kserve.io/deploymentMode", "")
+
+
+def _storage_secrets(kube: Kube, isvcs: list[dict]) -> list[str]:
+    """KServe's pod webhook refuses to create the pods of an InferenceService whose storage
+    secret is missing, so its Deployment stays at 0 pods until the Secret exists."""
+    out = []
+    for obj in isvcs:
+        name = ((obj["metadata"].get("annotations") or {}).get("serving.kserve.io/storageSecretName"))
+        namespace = obj["metadata"].get("namespace") or "default"
+        if not name:
+            continue
+        secret = kube.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{name}", ok_missing=True)
+        if secret is None or "HF_TOKEN" not in (secret.get("data") or {}):
+            what = "does not exist" if secret is None else "has no HF_TOKEN key"
+            out.append(
+                f"InferenceService {obj['metadata']['name']}: its storage secret {namespace}/{name} "
+                f"{what}, and KServe will not create its pods until it does (its storage "
+                f"initializer reads the Hugging Face token there): kubectl create secret generic "
+                f"{name} -n {namespace} --from-literal=HF_TOKEN=<token> --from-literal=token=<token> "
+                "(an empty token serves public models)")
+    return out
 
 
 def _kserve_prerequisites(kube: Kube, objects: list[dict]) -> list[str]:

@@ -159,6 +159,8 @@ def warning_events(kube: Kube, ref: Ref, limit: int = 3) -> list[str]:
     items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "", reverse=True)
     out: list[str] = []
     for event in items:
+        if "the object has been modified" in event.get("message", ""):
+            continue  # an optimistic-concurrency retry the controller makes itself
         line = f"{event.get('reason')}: {event.get('message', '')[:300]}"
         if line not in out:
             out.append(line)

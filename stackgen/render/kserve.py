@@ -66,6 +66,9 @@ def _engine_env(ctx: ModelCtx) -> list[dict[str, str]]:
     return env
 
 
+STORAGE_SECRET_ANNOTATION = "serving.kserve.io/storageSecretName"
+
+
 def serverless(ctx: ModelCtx) -> bool:
     """KServe's Serverless (Knative) mode: what scale-to-zero and canary rollouts need.
     KServe supports `canaryTrafficPercent` in Serverless mode only; Standard mode (plain
@@ -93,6 +96,10 @@ def _annotations(ctx: ModelCtx) -> dict[str, str]:
         out["autoscaling.knative.dev/scale-down-delay"] = "15m"
     if ctx.m.canary_source:
         out["stackgen.dev/stable-source"] = ctx.m.source
+    if any(src.startswith("hf://") for src in (ctx.m.source, ctx.m.canary_source or "")):
+        # KServe's storage initializer downloads hf:// itself and reads HF_TOKEN only from the
+        # storage secret this names (the predictor's env never reaches it)
+        out[STORAGE_SECRET_ANNOTATION] = pods.HF_TOKEN_SECRET
     return out
 
 

@@ -30,6 +30,10 @@ def _prerequisites(stack: Stack, plan: Plan, kinds: set[str]) -> list[str]:
     if any(m.source.startswith(("s3://", "gs://")) for m in plan.models):
         items.append(f"- Secret `{STORAGE_SECRET}` with the object store credentials "
                      "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or GOOGLE_APPLICATION_CREDENTIALS).")
+    if "InferenceService" in kinds and any(m.source.startswith("hf://") for m in plan.models):
+        items.append(f"- For KServe, the same Secret `{HF_TOKEN_SECRET}` must exist and also hold "
+                     "the key `HF_TOKEN` (KServe's storage initializer reads it there; KServe "
+                     "creates no pods while it is missing; an empty token serves public models).")
     if "InferenceService" in kinds:
         items.append("- KServe (InferenceService, ServingRuntime CRDs and controller); Knative "
                      "Serving for Serverless mode, with the podspec nodeselector/tolerations/"

@@ -100,6 +100,14 @@ def sandbox(tmp_path_factory):
     up = cli("sandbox", "up", "-f", str(work / "sandbox.yaml"), env=env)
     assert up.returncode == 0, up.stderr
     kubeconfig = up.stdout.strip().splitlines()[-1]
+    from stackgen.cluster.kube import Kube
+
+    kube = Kube(kubeconfig)  # what a user creates before applying: the namespace's token
+    kube.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                       "metadata": {"name": "teams"}})
+    kube.create("/api/v1/namespaces/teams/secrets", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hf-token"},
+        "stringData": {"HF_TOKEN": "hf_test", "token": "hf_test"}})
     try:
         yield {"kubeconfig": kubeconfig, "work": work}
     finally:
@@ -155,8 +163,11 @@ def test_kserve_standard_stack_is_reconciled_ready_on_its_pools(sandbox) -> None
                    labelSelector=f"serving.kserve.io/inferenceservice=teams-{name}")["items"]
         assert pods and all(p["status"]["phase"] == "Running" for p in pods)
         assert {pools[p["spec"]["nodeName"]] for p in pods} == {model.node_pool}
-        # the webhook's pod mutation: the storage initializer fetches storageUri
-        assert "storage-initializer" in [c["name"] for c in pods[0]["spec"].get("initContainers", [])]
+        # the webhook's pod mutation: the storage initializer fetches storageUri, with the
+        # Hugging Face token from the storage secret stackgen names
+        (init,) = [c for c in pods[0]["spec"].get("initContainers", []) if c["name"] == "storage-initializer"]
+        token = {e["name"]: e.get("valueFrom") for e in init.get("env", [])}.get("HF_TOKEN")
+        assert token == {"secretKeyRef": {"name": "hf-token", "key": "HF_TOKEN"}}, init.get("env")
 
 
 def test_kserve_standard_scales_on_the_engine_metric_through_keda(sandbox) -> None:
@@ -232,7 +243,7 @@ def test_multinode_group_spans_nodes_of_its_pool(sandbox) -> None:
 GHOST = """\
 apiVersion: stackgen.dev/v1alpha1
 kind: Stack
-metadata: {name: ghost, namespace: ghost}
+metadata: {name: ghost, namespace: teams}
 spec:
   cluster:
     provider: aks
@@ -243,6 +254,18 @@ spec:
        traffic: {peakRps: 10}}
   requirements: {teams: 3}
 """
+
+
+def test_a_missing_storage_secret_is_named_before_kserve_withholds_the_pods(sandbox) -> None:
+    text = STANDARD.replace("namespace: teams", "namespace: notoken").replace(
+        "name: teams", "name: notoken")
+    _, folder = render(sandbox, text, "notoken")
+    proc = apply(sandbox, folder, "--timeout", "15")
+    assert "storage secret notoken/hf-token does not exist" in proc.stderr, proc.stderr
+    assert "kubectl create secret generic hf-token -n notoken" in proc.stderr
+    assert proc.returncode == 1  # KServe's pod webhook refuses every pod meanwhile
+    pods = get(sandbox, "/api/v1/namespaces/notoken/pods")["items"]
+    assert pods == []
 
 
 def test_wait_reports_the_controllers_conditions(sandbox) -> None:
