@@ -41,27 +41,31 @@ def lint(
     import os
     import sys
 
+    from stackgen.cli.jsonout import json_output
     from stackgen.errors import InputError
     from stackgen.lint.config import find_config
     from stackgen.lint.engine import Options, lint_paths
     from stackgen.lint.formats import render
 
-    fmt = one_format(("-o/--output", fmt), ("--format", format_), default=FORMATS[0])
-    if fail_on is not None and fail_on not in LEVELS:
-        raise InputError(f"unknown level {fail_on!r}", field="--fail-on", fix=f"use one of {', '.join(LEVELS)}")
-    cwd = Path.cwd()
-    cfg = find_config(config, cwd)
-    options = Options(kubernetes_version=kubernetes_version or "",
-                      crd_paths=tuple(crds) + tuple(cfg.crds), schema_only=schema_only, config=cfg,
-                      debug=bool(os.environ.get("STACKGEN_DEBUG")))
-    report = lint_paths(list(paths), options, base=cwd, jobs=jobs)
-    text = render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
-    if output is not None:
-        _write(output, text)
-    else:
-        sys.stdout.write(text)
-    if report.fails(fail_on or cfg.fail_on or "error"):
-        raise typer.Exit(1)
+    # --format json on stdout: one JSON document on every exit, the error one on bad input
+    with json_output((fmt or format_) if output is None else None) as out:
+        fmt = one_format(("-o/--output", fmt), ("--format", format_), default=FORMATS[0])
+        if fail_on is not None and fail_on not in LEVELS:
+            raise InputError(f"unknown level {fail_on!r}", field="--fail-on", fix=f"use one of {', '.join(LEVELS)}")
+        cwd = Path.cwd()
+        cfg = find_config(config, cwd)
+        options = Options(kubernetes_version=kubernetes_version or "",
+                          crd_paths=tuple(crds) + tuple(cfg.crds), schema_only=schema_only, config=cfg,
+                          debug=bool(os.environ.get("STACKGEN_DEBUG")))
+        report = lint_paths(list(paths), options, base=cwd, jobs=jobs)
+        text = render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
+        if output is not None:
+            _write(output, text)
+        else:
+            sys.stdout.write(text)
+            out.printed = True
+        if report.fails(fail_on or cfg.fail_on or "error"):
+            raise typer.Exit(1)
 
 
 def _write(path: Path, text: str) -> None:

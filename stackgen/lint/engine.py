@@ -10,14 +10,14 @@ from pathlib import Path
 
 from stackgen.errors import InputError
 from stackgen.lint.config import LintConfig
-from stackgen.lint.loader import LintObject, find_files, load_text
+from stackgen.lint.loader import LintObject, find_files, load_text, paused_gc
 from stackgen.lint.model import Finding, ObjectRef, Report, Rule
 from stackgen.lint.registry import RULES, all_rules
 from stackgen.lint.rules import core
 from stackgen.lint.schema.builtin import builtin_schemas, bundled_versions, schema_version
 from stackgen.lint.schema.crd import CrdSchemas, load_crds
 from stackgen.lint.schema.removed import removed_in
-from stackgen.lint.workloads import pod_templates
+from stackgen.lint.workloads import pod_templates, release
 
 IGNORE_ANNOTATION = "lint.stackgen.dev/ignore"
 MAX_SCHEMA_ERRORS = 20  # per object: a wrong kind would otherwise bury everything else
@@ -69,10 +69,28 @@ def active_rules(options: Options) -> list[Rule]:
 
 
 def display_path(path: Path, base: Path) -> str:
+    """`path` relative to `base` (both with symlinks resolved), else as given."""
+    real, root = _realpath(str(path)), _real_dir(str(base))
+    if os.sep == "/" and real.startswith(root.rstrip("/") + "/"):
+        return real[len(root.rstrip("/")) + 1:]
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        return Path(real).relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+@cache
+def _real_dir(folder: str) -> str:
+    return os.path.realpath(folder)
+
+
+def _realpath(file: str) -> str:
+    """os.path.realpath, with the folder's part resolved once per folder (a file that is
+    itself a symlink is resolved in full)."""
+    folder, name = os.path.split(os.path.abspath(file))
+    if not name or name in (".", "..") or os.path.islink(file):
+        return os.path.realpath(file)
+    return os.path.join(_real_dir(folder), name)
 
 
 def lint_paths(paths: list[Path], options: Options, base: Path, jobs: int = 0) -> Report:
@@ -157,17 +175,23 @@ def lint_file(path: Path, shown: str, options: Options,
 
 
 def lint_text(text: str, shown: str, options: Options) -> tuple[list[Finding], int]:
+    with paused_gc():  # see loader.paused_gc
+        return _lint_text(text, shown, options)
+
+
+def _lint_text(text: str, shown: str, options: Options) -> tuple[list[Finding], int]:
     if not options.config_maps and not options.schema_only:  # alone: its own ConfigMaps
         from stackgen.lint.settings import index_config_maps
 
         options = replace(options, config_maps=index_config_maps([text]))
     objects, problems = load_text(text, shown)
-    lines = text.splitlines()
+    lines = objects[0].lines if objects else text.splitlines()  # one list per file
     findings = [_finding(core.YAML_SYNTAX, p.message, shown, p.line, ObjectRef(None, None, None, None),
                          _source(lines, p.line), options) for p in problems]
     rules = active_rules(options)
     for obj in objects:
         findings.extend(lint_object(obj, rules, options))
+        release(obj)  # no cycle left for the collector: the file's data is freed right away
     return [f for f in findings if f.code is not None and _enabled(f, rules)], len(objects)
 
 
@@ -179,22 +203,22 @@ def lint_object(obj: LintObject, rules: list[Rule], options: Options) -> list[Fi
     ignored = _ignored(obj)
     if "*" in ignored or "all" in ignored:
         return []
-    hits = list(_schema_hits(obj, options))
-    schema_broken = any(rule is core.SCHEMA_INVALID for rule, _, _ in hits)
+    hits = [(rule, path, message, None) for rule, path, message in _schema_hits(obj, options)]
+    schema_broken = any(hit[0] is core.SCHEMA_INVALID for hit in hits)
     if not options.schema_only:
         _resolve_settings(obj, options, schema_broken)
     ctx = {**options.config.thresholds}
     for rule in rules:
         if rule.target == "engine" or not _applies(rule, obj.kind):
             continue
-        for path, message in _run(rule, obj, ctx, schema_broken, options):
-            hits.append((rule, path, message))
+        for path, message, fix in _run(rule, obj, ctx, schema_broken, options):
+            hits.append((rule, path, message, fix))
     out = []
-    for rule, path, message in hits:
+    for rule, path, message, fix in hits:
         if rule.name in ignored or rule.code in ignored:
             continue
         line = obj.line_of(path)
-        out.append(_finding(rule, message, obj.file, line, obj.ref, _source(obj.lines, line), options))
+        out.append(_finding(rule, message, obj.file, line, obj.ref, _source(obj.lines, line), options, fix))
     return out
 
 
@@ -215,11 +239,11 @@ def _applies(rule: Rule, kind: str) -> bool:
 
 
 def _run(rule: Rule, obj: LintObject, ctx: dict, schema_broken: bool,
-         options: Options) -> list[tuple[tuple, str]]:
+         options: Options) -> list[tuple[tuple, str, str | None]]:
     try:
         if rule.target == "object":
-            return [(h.path, h.message) for h in rule.check(obj, ctx)]
-        return [(h.path, h.message) for pod in pod_templates(obj) for h in rule.check(pod, ctx)]
+            return [(h.path, h.message, h.remediation) for h in rule.check(obj, ctx)]
+        return [(h.path, h.message, h.remediation) for pod in pod_templates(obj) for h in rule.check(pod, ctx)]
     except (AttributeError, TypeError, ValueError, KeyError):
         if schema_broken and not options.debug:
             return []  # the shape is wrong; schema-invalid already says where
@@ -231,6 +255,16 @@ def _ignored(obj: LintObject) -> set[str]:
     return {part.strip() for part in str(value).split(",") if part.strip()} if value else set()
 
 
+@cache
+def _kind_schema(api_version: str, kind: str, version: str, crd_paths: tuple) -> tuple:
+    """(removed: (release, replacement) or None, validator or None) of a kind, looked up once."""
+    gone = removed_in(api_version, kind, version)
+    if gone:
+        return gone, None
+    return None, _crds(crd_paths).validator(api_version, kind) \
+        or builtin_schemas(schema_version(version)).validator(api_version, kind)
+
+
 def _schema_hits(obj: LintObject, options: Options):
     api_version, kind = obj.data.get("apiVersion"), obj.data.get("kind")
     if not isinstance(api_version, str) or not isinstance(kind, str) or not api_version or not kind:
@@ -238,13 +272,11 @@ def _schema_hits(obj: LintObject, options: Options):
         yield core.SCHEMA_INVALID, (missing,), f"missing or invalid {missing}"
         return
     version = options.version()
-    gone = removed_in(api_version, kind, version)
+    gone, validator = _kind_schema(api_version, kind, version, options.crd_paths)
     if gone:
         yield core.API_REMOVED, ("apiVersion",), (f"{kind} {api_version} was removed in Kubernetes "
                                                   f"{gone[0]} (target {version}); use {gone[1]}")
         return
-    validator = _crds(options.crd_paths).validator(api_version, kind) \
-        or builtin_schemas(schema_version(version)).validator(api_version, kind)
     if validator is None:
         yield core.SCHEMA_MISSING, ("apiVersion",), f"no schema for {kind} {api_version}; it was not validated"
         return
@@ -260,9 +292,10 @@ def _source(lines: list[str], line: int) -> str:
 
 
 def _finding(rule: Rule, message: str, file: str, line: int, ref: ObjectRef, source: str,
-             options: Options) -> Finding:
+             options: Options, remediation: str | None = None) -> Finding:
     severity = options.config.severity.get(rule.name, rule.severity)
-    return Finding(rule.code, rule.name, severity, message, rule.remediation, file, line, ref, source)
+    return Finding(rule.code, rule.name, severity, message, remediation or rule.remediation,
+                   file, line, ref, source)
 
 
 __all__ = ["Options", "lint_paths", "lint_text", "RULES"]

@@ -9,7 +9,11 @@ other documents are still linted.
 
 from __future__ import annotations
 
+import gc
+import operator
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any, Iterator
@@ -19,7 +23,36 @@ import yaml
 from stackgen import yamlio
 from stackgen.lint.model import ObjectRef, Path
 
-_Loader = yamlio.FastLoader  # libyaml's composer (pure PyYAML without it), aliases bounded
+_STR, _INT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null"))
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_TAGS: dict[str, str] = {}  # plain scalar -> its resolved tag (manifests repeat their words)
+_TAGS_MAX = 50_000
+
+
+class _Loader(yamlio.FastLoader):  # type: ignore[misc, valid-type]
+    """libyaml's composer (pure PyYAML without it), aliases bounded, with the two callbacks
+    it makes for every node made cheap: tag resolution is memoised per plain scalar (the
+    result depends on the text alone: this loader has no path resolvers), and the path
+    resolver hooks, no-ops here, are C builtins instead of Python methods."""
+
+    def __init__(self, stream: str | bytes) -> None:
+        super().__init__(stream)
+        if not self.yaml_path_resolvers:
+            self.descend_resolver = operator.is_  # any cheap C callable of (parent, index)
+            self.ascend_resolver = tuple  # ... and of ()
+
+    def resolve(self, kind: Any, value: Any, implicit: Any, _scalar: Any = yaml.ScalarNode,
+                _mapping: Any = yaml.MappingNode, _known: Any = _TAGS.get) -> str:
+        if kind is not _scalar:
+            return _MAP if kind is _mapping else _SEQ
+        if not implicit[0]:
+            return _STR  # quoted (or explicitly non-plain): always a string
+        tag = _known(value)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_TAGS) < _TAGS_MAX:
+                _TAGS[value] = tag
+        return tag
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _DOC_START = re.compile(r"^---(?:[ \t]|$)", re.M)
@@ -95,14 +128,26 @@ def find_files(paths: list[FsPath]) -> list[FsPath]:
     found: list[FsPath] = []
     for path in paths:
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*")
-                           if p.suffix in MANIFEST_SUFFIXES and p.is_file()
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            files = sorted(FsPath(f) for f in _walk(str(path)))
             patches = _kustomize_patches(files)
-            found.extend(p for p in files if p.resolve() not in patches)
+            found.extend(p for p in files if not patches or p.resolve() not in patches)
         else:
             found.append(path)
     return found
+
+
+def _walk(folder: str) -> Iterator[str]:
+    """Manifest files under `folder`, without hidden files and folders; like Path.rglob,
+    symlinks to files are listed and symlinks to folders are not entered (one scandir per
+    folder: no stat per file)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(entry.path)
+            elif os.path.splitext(entry.name)[1] in MANIFEST_SUFFIXES and entry.is_file():
+                yield entry.path
 
 
 def _kustomize_patches(files: list[FsPath]) -> set[FsPath]:
@@ -131,8 +176,29 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
         yield text.count("\n", 0, begin), text[begin:end]
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector off for one file's work. Parsing allocates a node and a
+    value per scalar, none in a cycle, and the collector's passes over them (and over the
+    compiled schemas, which live as long as the process) took a third of the parse time;
+    refcounting frees them all the same, and the cycles the rules make (a LintObject and
+    its cached pod templates) are collected as soon as the collector runs again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def load_text(text: str, file: str) -> tuple[list[LintObject], list[SyntaxProblem]]:
     """Parse every document of a file; syntax errors become problems, not exceptions."""
+    with paused_gc():
+        return _load_text(text, file)
+
+
+def _load_text(text: str, file: str) -> tuple[list[LintObject], list[SyntaxProblem]]:
     lines = text.splitlines()
     try:  # the common case: the whole file parses in one go
         return [o for node, data in _parse(text) for o in _objects(node, data, file, lines, 0)], []
@@ -160,33 +226,56 @@ def _parse(chunk: str) -> list[tuple[Any, Any]]:
         while loader.check_node():
             node = loader.get_node()
             try:
-                data = _build(node)
-            except (_Fallback, RecursionError):
-                data = loader.construct_document(node)
+                try:
+                    data = _build(node)
+                except (_Fallback, RecursionError):
+                    data = loader.construct_document(node)
+            except TypeError:  # a mapping or list as a key: `name: {{ .Values.x }}` parses so
+                detail = ("a mapping used as a key: an unrendered template (`{{ ... }}`)? Lint "
+                          "what `helm template` or `kustomize build` writes")
+                raise yamlio.YamlError(f"invalid YAML: {detail}", _key_line(node),
+                                       detail=detail) from None
             out.append((node, data))
         return out
     finally:
         loader.dispose()
 
 
+def _key_line(node: Any) -> int:
+    """1-based line of the first mapping key that is itself a collection."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                if isinstance(key, (yaml.MappingNode, yaml.SequenceNode)):
+                    return key.start_mark.line + 1
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return node.start_mark.line + 1
+
+
 class _Fallback(Exception):
     """A node the fast builder leaves to PyYAML's constructor (merge keys, rare tags)."""
 
 
-_STR, _INT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null"))
-_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 
 
 def _build(node: Any) -> Any:
-    """Plain Python data from a composed node, for the tags manifests use (fast path)."""
+    """Plain Python data from a composed node, for the tags manifests use (fast path; keys
+    and values that are plain strings, most of a manifest, are read without a call)."""
     tag = node.tag
+    if tag == _MAP:
+        out = {}
+        for k, v in node.value:
+            out[k.value if k.tag == _STR else _build(k)] = v.value if v.tag == _STR else _build(v)
+        return out
     if tag == _STR:
         return node.value
-    if tag == _MAP:
-        return {_build(k): _build(v) for k, v in node.value}
     if tag == _SEQ:
-        return [_build(item) for item in node.value]
+        return [item.value if item.tag == _STR else _build(item) for item in node.value]
     if tag == _INT and node.value.lstrip("-+").isdigit() and not node.value.lstrip("-+").startswith("0"):
         return int(node.value)
     if tag == _BOOL:

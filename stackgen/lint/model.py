@@ -33,6 +33,7 @@ class Hit:
 
     path: Path
     message: str
+    remediation: str | None = None  # this finding's own fix, when more specific than the rule's
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,15 @@ class ObjectRef:
                 "name": self.name, "namespace": self.namespace}
 
     def label(self) -> str:
+        """`Kind namespace/name` for text output, control characters escaped (a name from
+        the linted file must not start a line of its own in the report)."""
         name = self.name or "<unnamed>"
         ns = f"{self.namespace}/" if self.namespace else ""
-        return f"{self.kind or '?'} {ns}{name}"
+        return _printable(f"{self.kind or '?'} {ns}{name}")
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass

@@ -29,18 +29,50 @@ POD_SPECS: dict[str, list[tuple[str, tuple]]] = {
                          ("predictor-worker", ("spec", "predictor", "workerSpec")),
                          ("transformer", ("spec", "transformer")),
                          ("explainer", ("spec", "explainer"))],
+    # KServe's LLMInferenceService (v1alpha1, v1alpha2): the decode (or only) workload, its
+    # multi-node workers, the prefill pool of a disaggregated deployment, and the router's
+    # scheduler (endpoint picker) and tokenizer; each a full PodSpec
+    "LLMInferenceService": [("template", ("spec", "template")),
+                            ("worker", ("spec", "worker")),
+                            ("prefill", ("spec", "prefill", "template")),
+                            ("prefill-worker", ("spec", "prefill", "worker")),
+                            ("scheduler", ("spec", "router", "scheduler", "template")),
+                            ("tokenizer", ("spec", "router", "scheduler", "tokenizer", "template"))],
 }
-KSERVE_KINDS = {"InferenceService", "ServingRuntime", "ClusterServingRuntime"}
+KSERVE_KINDS = {"InferenceService", "ServingRuntime", "ClusterServingRuntime", "LLMInferenceService"}
 # InferenceService components may hold the server container under these keys
 KSERVE_CONTAINER_KEYS = ("model", "huggingface", "sklearn", "xgboost", "tensorflow", "pytorch",
                          "triton", "onnx", "pmml", "lightgbm", "paddle")
-GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi")
+# GPU resource -> the taint key of that vendor's GPU node pools: by convention the resource
+# name (GKE's GPU pools and most self-managed clusters taint nvidia.com/gpu; vLLM's ROCm
+# example tolerates amd.com/gpu; Intel and Gaudi pools likewise, where they are tainted)
+GPU_TAINT_KEYS = {"nvidia.com/gpu": "nvidia.com/gpu", "amd.com/gpu": "amd.com/gpu",
+                  "gpu.intel.com/i915": "gpu.intel.com/i915", "gpu.intel.com/xe": "gpu.intel.com/xe",
+                  "intel.com/gpu": "intel.com/gpu", "habana.ai/gaudi": "habana.ai/gaudi"}
+GPU_RESOURCES = tuple(GPU_TAINT_KEYS)
+MIG_PREFIX = "nvidia.com/mig-"  # MIG slices (nvidia.com/mig-1g.10gb) sit on nvidia.com/gpu-tainted nodes
 LONG_RUNNING = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
-                "ReplicationController", "LeaderWorkerSet"}
+                "ReplicationController", "LeaderWorkerSet", "LLMInferenceService"}
+# Fields KServe fills in when a manifest leaves them out, so their absence proves nothing:
+# an LLMInferenceService's container `main` is merged with the well-known presets
+# (LLMInferenceServiceConfig kserve-config-llm-*: vLLM command, probes, /dev/shm and cache
+# mounts, a restricted securityContext; the router's pods also their resources).
+LLM_PRESET_MAIN = frozenset({"command", "args", "image", "env", "ports", "lifecycle", "securityContext",
+                             "livenessProbe", "readinessProbe", "startupProbe", "volumeMounts"})
+LLM_PRESET_EXTRA = {"scheduler": frozenset({"resources"}), "tokenizer": frozenset({"resources"})}
+# an InferenceService's `model:` (or shorthand) container is merged with its ServingRuntime's
+KSERVE_MODEL_INHERITS = frozenset({"securityContext"})
+# a ServingRuntime has no pod securityContext: the InferenceService that uses it sets it
+RUNTIME_POD_INHERITS = frozenset({"securityContext"})
 
 
 def is_gpu_resource(name: str) -> bool:
-    return name in GPU_RESOURCES or name.startswith("nvidia.com/mig-")
+    return name in GPU_TAINT_KEYS or name.startswith(MIG_PREFIX)
+
+
+def gpu_taint_key(resource: str) -> str | None:
+    """The node taint a pod that requests `resource` must tolerate (None: not a GPU)."""
+    return "nvidia.com/gpu" if resource.startswith(MIG_PREFIX) else GPU_TAINT_KEYS.get(resource)
 
 
 def as_int(value: Any) -> int | None:
@@ -66,6 +98,7 @@ class Container:
     init: bool = False
     runtime: str | None = None  # the server KServe runs for a `predictor.model` (by modelFormat)
     settings: Any = None  # lint.settings.Resolution: its engine settings document, resolved
+    inherits: frozenset = frozenset()  # fields KServe supplies when absent (a preset, a runtime)
 
     @property
     def name(self) -> str:
@@ -87,6 +120,18 @@ class Container:
                 return total
         return 0
 
+    def given(self, name: str) -> bool:
+        """Whether the container has field `name`, written out or supplied by KServe."""
+        return name in self.data or name in self.inherits
+
+    def gpu_resources(self) -> list[str]:
+        """The GPU resource names the container asks for (limits, then requests)."""
+        names = [str(k) for s in ("limits", "requests") for k in self.resources(s) if is_gpu_resource(str(k))]
+        return list(dict.fromkeys(names))
+
+    def security(self) -> dict:
+        return mapping(self.data.get("securityContext"))
+
     def mounts(self) -> list[dict]:
         return [m for m in seq(self.data.get("volumeMounts")) if isinstance(m, dict)]
 
@@ -103,6 +148,7 @@ class PodTemplate:
     path: tuple
     containers: list[Container] = field(default_factory=list)
     init_containers: list[Container] = field(default_factory=list)
+    inherits: frozenset = frozenset()  # pod fields set elsewhere (see RUNTIME_POD_INHERITS)
 
     @property
     def kind(self) -> str:
@@ -118,6 +164,12 @@ class PodTemplate:
 
     def gpus(self) -> int:
         return sum(c.gpus() for c in self.containers)
+
+    def gpu_resources(self) -> list[str]:
+        return list(dict.fromkeys(name for c in self.containers if c.gpus() for name in c.gpu_resources()))
+
+    def security(self) -> dict:
+        return mapping(self.spec.get("securityContext"))
 
     def volumes(self) -> dict[str, dict]:
         return {str(v.get("name")): v for v in seq(self.spec.get("volumes")) if isinstance(v, dict)}
@@ -184,8 +236,21 @@ def pod_templates(obj: LintObject) -> list[PodTemplate]:
         pod = PodTemplate(obj, label, spec, path, _containers(spec, path),
                           _containers(spec, path, "initContainers"))
         if obj.kind == "InferenceService":
-            pod.containers.extend(Container(spec[k], path + (k,), runtime=_kserve_runtime(spec, k))
+            pod.containers.extend(Container(spec[k], path + (k,), runtime=_kserve_runtime(spec, k),
+                                            inherits=KSERVE_MODEL_INHERITS)
                                   for k in KSERVE_CONTAINER_KEYS if isinstance(spec.get(k), dict))
+        elif obj.kind in ("ServingRuntime", "ClusterServingRuntime"):
+            pod.inherits = RUNTIME_POD_INHERITS
+        elif obj.kind == "LLMInferenceService":
+            for c in pod.containers + pod.init_containers:
+                if c.data.get("name") == "main":
+                    c.inherits = LLM_PRESET_MAIN | LLM_PRESET_EXTRA.get(label, frozenset())
         pods.append(pod)
     obj._pods = pods  # type: ignore[attr-defined]
     return pods
+
+
+def release(obj: LintObject) -> None:
+    """Drop the pod templates cached on `obj` (they point back at it: a reference cycle
+    that would keep the object's data and parse tree alive until the next collection)."""
+    obj.__dict__.pop("_pods", None)

@@ -1,5 +1,6 @@
 """One generic test for every rule: tests/lint_cases/<rule-name>.yaml holds pass and fail
-manifests with the lines each finding of that rule must point at."""
+manifests with the lines each finding of that rule must point at (and, optionally, words its
+message or remediation must contain: `{line: 9, remediation: [amd.com/gpu]}`)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ def test_rule_case(rule_name: str, case: dict) -> None:
     got = sorted(f.line for f in findings if f.name == rule_name)
     want = sorted(e["line"] for e in case["expect"])
     assert got == want, [f"{f.line}: {f.message}" for f in findings if f.name == rule_name]
+    for e in case["expect"]:  # optional: words the finding's message / remediation must hold
+        at = [f for f in findings if f.name == rule_name and f.line == e["line"]]
+        for key, attr in (("message", "message"), ("remediation", "remediation")):
+            for word in e.get(key, []):
+                assert any(word in getattr(f, attr) for f in at), (key, word, [getattr(f, attr) for f in at])
     if "also_objects" in case:
         assert objects == case["also_objects"]
 

@@ -1,3 +1,4 @@
 """The built-in rules; importing this package registers them all."""
 
-from stackgen.lint.rules import core, gpu, hygiene, kserve, memory, probes, vllm  # noqa: F401
+from stackgen.lint.rules import (core, gpu, hygiene, identity, kserve, memory,  # noqa: F401
+                                 probes, security, vllm)

@@ -6,10 +6,13 @@ from typing import Iterator
 
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
-from stackgen.lint.workloads import PodTemplate, as_int, is_gpu_resource, mapping, seq
+from stackgen.lint.workloads import (GPU_TAINT_KEYS, PodTemplate, as_int, gpu_taint_key,
+                                     is_gpu_resource, mapping, seq)
 
 POD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
-             "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime")
+             "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime",
+             "LLMInferenceService")
+VENDOR_TAINTS = frozenset(GPU_TAINT_KEYS.values())
 
 
 @rule("SG101", "gpu-request-limit-mismatch", "error", kinds=POD_KINDS,
@@ -36,31 +39,51 @@ def gpu_request_limit_mismatch(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
                                 f"limit is {limits[name]}; they must be equal")
 
 
-def _tolerates_gpu(pod: PodTemplate) -> bool:
+def _tolerates(pod: PodTemplate, taint: str) -> bool:
+    """Whether a toleration of `pod` lets it onto nodes tainted `taint` (a GPU vendor's key)."""
     for tol in seq(pod.spec.get("tolerations")):
         tol = mapping(tol)
         key = str(tol.get("key") or "")
-        # nvidia.com/gpu, amd.com/gpu, AKS's sku=gpu, GKE's cloud.google.com/gke-accelerator...
+        if not key and tol.get("operator") == "Exists":
+            return True  # tolerates every taint
+        if key == taint:
+            return True
+        # a vendor-neutral GPU taint: AKS's sku=gpu, GKE's cloud.google.com/gke-accelerator...
         mentions = f"{key}={tol.get('value') or ''}".lower()
-        if (not key and tol.get("operator") == "Exists") or "gpu" in mentions or "accelerator" in mentions:
+        if key not in VENDOR_TAINTS and ("gpu" in mentions or "accelerator" in mentions):
             return True
     return False
 
 
+def _toleration_fix(taints: list[str]) -> str:
+    items = ", ".join(f"{{key: {t}, operator: Exists, effect: NoSchedule}}" for t in taints)
+    return f"Add `tolerations: [{items}]` to the pod spec (the taint of its GPU node pool)."
+
+
 @rule("SG102", "gpu-missing-toleration", "warning", kinds=POD_KINDS,
-      description="A pod that uses GPUs has no toleration for the GPU node taint.",
-      anti_pattern="GPU node pools are tainted (e.g. `nvidia.com/gpu=present:NoSchedule` on "
-                   "GKE, AKS and most self-managed clusters); a GPU pod without a matching "
-                   "toleration stays Pending with 'untolerated taint'.",
+      description="A pod that uses GPUs has no toleration for the taint of the GPU nodes it needs.",
+      anti_pattern="GPU node pools are tainted with the GPU resource's name (e.g. "
+                   "`nvidia.com/gpu=present:NoSchedule` on GKE, AKS and most self-managed "
+                   "clusters, `amd.com/gpu` on AMD pools); a GPU pod without a matching "
+                   "toleration stays Pending with 'untolerated taint' (an `nvidia.com/gpu` "
+                   "toleration does not let an `amd.com/gpu` pod onto AMD nodes).",
       best_practice="Tolerate the GPU taint of your node pools explicitly, even where an "
                     "admission plugin may add it for you.",
-      remediation="Add `tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]` "
-                  "to the pod spec.")
+      remediation="Add a toleration for the taint of the GPU resource the pod requests, e.g. "
+                  "`tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]` "
+                  "for nvidia.com/gpu and MIG slices (amd.com/gpu, gpu.intel.com/i915, "
+                  "habana.ai/gaudi for those); each finding names its key.")
 def gpu_missing_toleration(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
     gpus = pod.gpus()
-    if gpus and not _tolerates_gpu(pod):
+    if not gpus:
+        return
+    resources = pod.gpu_resources()
+    taints = list(dict.fromkeys(t for t in map(gpu_taint_key, resources) if t))
+    missing = [t for t in taints if not _tolerates(pod, t)]
+    if missing:
         where = pod.path + ("tolerations",) if "tolerations" in pod.spec else _gpu_path(pod)
-        yield Hit(where, f"{pod.label} uses {gpus} GPU(s) but tolerates no GPU taint")
+        yield Hit(where, f"{pod.label} uses {gpus} GPU(s) ({', '.join(resources)}) but tolerates "
+                         f"no {' or '.join(missing)} taint", _toleration_fix(missing))
 
 
 def _gpu_path(pod: PodTemplate) -> tuple:

@@ -11,7 +11,8 @@ from stackgen.lint.rules._util import arg_path
 from stackgen.lint.workloads import PodTemplate, mapping, seq
 
 KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
-         "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime")
+         "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime",
+         "LLMInferenceService")
 SECRET_NAME = re.compile(r"(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)($|_)"
                          r"|(API|ACCESS|PRIVATE|SECRET)_?KEY($|_)")
 
@@ -74,7 +75,7 @@ def host_namespace(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
 
 @rule("SG404", "missing-resources", "warning",
       kinds=("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
-             "LeaderWorkerSet", "InferenceService"),
+             "LeaderWorkerSet", "InferenceService", "LLMInferenceService"),
       description="A container sets no CPU or no memory request/limit.",
       anti_pattern="A model server with no memory request is scheduled next to others on a node "
                    "whose RAM cannot hold the weights while they load, and gets OOM-killed or "
@@ -84,6 +85,8 @@ def host_namespace(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
       remediation="Add resources.requests (cpu, memory) and resources.limits (memory).")
 def missing_resources(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
     for c in pod.containers:
+        if "resources" in c.inherits:
+            continue  # KServe's preset gives it resources (an LLMInferenceService's router pods)
         given = {**c.resources("limits"), **c.resources("requests")}
         missing = [r for r in ("cpu", "memory") if r not in given]
         if missing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from stackgen.lint.kserve_runtimes import Selection, protocol_of, select
 from stackgen.lint.loader import LintObject
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
@@ -59,21 +60,56 @@ def knative_progress_deadline(obj: LintObject, ctx: dict) -> Iterator[Hit]:
 
 
 @rule("SG602", "kserve-default-runtime", "warning", kinds=("InferenceService",), target="object",
-      description="An InferenceService leaves the choice of serving runtime to KServe.",
+      description="An InferenceService names no serving runtime where the one KServe would pick "
+                  "is not settled: several runtimes auto-select its model format, none does, "
+                  "or a stackgen runtime serves the format only when named.",
       anti_pattern="`predictor.model.modelFormat: {name: huggingface}` with no `runtime:` (or "
-                   "the old `predictor.huggingface:` shorthand): KServe picks whichever "
-                   "ClusterServingRuntime supports the format with the highest priority, which "
-                   "changes with KServe upgrades and cluster admins' runtimes.",
-      best_practice="Name the runtime explicitly (`predictor.model.runtime: kserve-huggingfaceserver`).",
-      remediation="Set `spec.predictor.model.runtime` to the ServingRuntime you tested with.")
+                   "the `huggingface:` shorthand): KServe takes its Hugging Face server, not "
+                   "the vLLM runtime stackgen renders (which serves huggingface only when "
+                   "named); `sklearn` or `tensorflow` on protocol v2 go to whichever of Triton, "
+                   "MLServer and KServe's own server ranks first, which changes with KServe "
+                   "upgrades and the runtimes a cluster's admins install. (`sklearn` or "
+                   "`tensorflow` on the default v1 protocol have exactly one built-in runtime "
+                   "and are not reported.)",
+      best_practice="Name the runtime explicitly (`predictor.model.runtime: stackgen-vllm`, "
+                    "`kserve-huggingfaceserver`...) unless one built-in runtime is the only "
+                    "one that serves the format.",
+      remediation="Set `spec.predictor.model.runtime` to the ServingRuntime you tested with "
+                  "(the finding names the candidates).")
 def kserve_default_runtime(obj: LintObject, ctx: dict) -> Iterator[Hit]:
     predictor = mapping(get(obj.data, "spec", "predictor"))
-    model = predictor.get("model")
-    if isinstance(model, dict) and not model.get("runtime") and not predictor.get("containers"):
-        fmt = mapping(model.get("modelFormat")).get("name", "?")
-        yield Hit(("spec", "predictor", "model", "modelFormat"),
-                  f"predictor model (format {fmt}) names no runtime")
-    for key in KSERVE_CONTAINER_KEYS[1:]:
-        if isinstance(predictor.get(key), dict):
-            yield Hit(("spec", "predictor", key),
-                      f"predictor uses the `{key}:` shorthand, which always takes KServe's default runtime")
+    if predictor.get("containers"):
+        return  # a custom container: no runtime is involved
+    multinode = isinstance(predictor.get("workerSpec"), dict)
+    for key in KSERVE_CONTAINER_KEYS:
+        spec = predictor.get(key)
+        if not isinstance(spec, dict) or (key == "model" and spec.get("runtime")):
+            continue
+        shorthand = None if key == "model" else key
+        fmt = str(mapping(spec.get("modelFormat")).get("name") or "?") if key == "model" else key
+        version = mapping(spec.get("modelFormat")).get("version") if key == "model" else None
+        choice = select(fmt, None if version is None else str(version),
+                        protocol_of(spec, fmt, shorthand), multinode)
+        if choice.settled():
+            continue
+        where = ("spec", "predictor", "model", "modelFormat") if key == "model" else ("spec", "predictor", key)
+        yield Hit(where, _message(choice, shorthand), _fix(choice))
+
+
+def _message(choice: Selection, shorthand: str | None) -> str:
+    what = f"the `{shorthand}:` shorthand" if shorthand else "predictor model"
+    head = f"{what} (format {choice.fmt}, protocol {choice.protocol}) names no runtime"
+    if choice.opt_in and choice.candidates:
+        return (f"{head}: KServe auto-selects {choice.candidates[0]}, not {', '.join(choice.opt_in)} "
+                f"(stackgen's runtime serves {choice.fmt} only when named)")
+    if not choice.candidates:
+        return (f"{head}, and no KServe built-in or stackgen runtime auto-selects that format: "
+                "KServe takes whichever runtime the cluster has, or none")
+    return (f"{head}; {len(choice.candidates)} runtimes auto-select it ({', '.join(choice.candidates)}): "
+            f"KServe takes {choice.candidates[0]} where it is installed, and the pick changes with "
+            "the runtimes a cluster has")
+
+
+def _fix(choice: Selection) -> str:
+    named = (choice.opt_in or choice.candidates or ("<your ServingRuntime>",))[0]
+    return f"Set `spec.predictor.model.runtime: {named}` (with `modelFormat: {{name: {choice.fmt}}}`)."

@@ -11,7 +11,7 @@ from stackgen.catalog.servers import server as server_profile
 from stackgen.lint.workloads import Container, PodTemplate, mapping, seq
 
 KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "LeaderWorkerSet",
-         "InferenceService", "ServingRuntime", "ClusterServingRuntime")
+         "InferenceService", "ServingRuntime", "ClusterServingRuntime", "LLMInferenceService")
 DEFAULT_BUDGET = 600  # seconds; `thresholds.startupBudgetSeconds` overrides
 
 
@@ -26,7 +26,7 @@ DEFAULT_BUDGET = 600  # seconds; `thresholds.startupBudgetSeconds` overrides
                   "failureThreshold: 90}` beside the liveness probe.")
 def no_startup_probe(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
     for c in servers(pod):
-        if "livenessProbe" in c.data and "startupProbe" not in c.data:
+        if "livenessProbe" in c.data and not c.given("startupProbe"):
             yield Hit(c.path + ("livenessProbe",),
                       f"{c.server.kind} container {c.name} has a livenessProbe and no startupProbe")
 
@@ -56,7 +56,8 @@ def startup_budget_too_short(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
 
 
 @rule("SG303", "missing-readiness-probe", "warning",
-      kinds=("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "LeaderWorkerSet"),
+      kinds=("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "LeaderWorkerSet",
+             "LLMInferenceService"),
       description="A model server has no readiness probe.",
       anti_pattern="Without readiness the Service sends requests to a pod that is still loading "
                    "weights: clients see connection resets and 503s on every rollout and scale-up.",
@@ -65,7 +66,7 @@ def startup_budget_too_short(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
       remediation="Add `readinessProbe: {httpGet: {path: /health, port: http}, periodSeconds: 5}`.")
 def missing_readiness_probe(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
     for c in servers(pod):
-        if "readinessProbe" not in c.data:
+        if not c.given("readinessProbe"):  # an LLMInferenceService's `main` gets the preset's
             yield Hit(c.path + ("name",), f"{c.server.kind} container {c.name} has no readinessProbe")
 
 

@@ -6,6 +6,7 @@ validator is compiled once and cached for the life of the process.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from functools import cache
@@ -20,6 +21,12 @@ _VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.\d+-local-strict$")
 
 @cache
 def _schema_root() -> Path:
+    """kubernetes-validate's schema folder, found without importing the package (its
+    __init__ imports jsonschema: ~50 ms of every `stackgen lint` start)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(folder) / "kubernetes-json-schema").is_dir():
+            return Path(folder) / "kubernetes-json-schema"
     return Path(str(resources.files("kubernetes_validate") / "kubernetes-json-schema"))
 
 
@@ -89,7 +96,7 @@ class BuiltinSchemas:
         if schema.get("x-kubernetes-group-version-kind") and not any(
                 g.get("kind") == kind for g in schema["x-kubernetes-group-version-kind"]):
             return None
-        return self._compiler.compile(schema)
+        return self._compiler.validator(schema)
 
 
 @cache

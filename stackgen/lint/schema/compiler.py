@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from stackgen.lint.schema.verdict import Verdicts
+
 Errors = list  # of (path tuple, message)
 Check = Callable[[Any, tuple, Errors], None]
 
@@ -46,6 +48,18 @@ class Compiler:
         self._resolve = resolve
         self._cache: dict[int, Check] = {}
         self._keep: list = []  # keeps compiled schemas alive so ids stay unique
+        self._verdicts = Verdicts(resolve, self._keep)
+
+    def validator(self, schema: Any) -> Check:
+        """The check of a whole object: the yes/no verdict first (schema.verdict), and the
+        error-collecting check only for an object that fails it."""
+        test, full = self._verdicts.test(schema), self.compile(schema)
+
+        def check(value: Any, path: tuple, errors: Errors) -> None:
+            if not test(value):
+                full(value, path, errors)
+
+        return check
 
     def compile(self, schema: Any) -> Check:
         if not isinstance(schema, dict):

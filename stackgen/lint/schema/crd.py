@@ -77,7 +77,7 @@ class CrdSchemas:
         if key not in self.schemas:
             return None
         if key not in self._compiled:
-            self._compiled[key] = self._compiler.compile(self.schemas[key])
+            self._compiled[key] = self._compiler.validator(self.schemas[key])
         return self._compiled[key]
 
     def kinds(self) -> set[str]:

@@ -24,16 +24,27 @@ spec:
 """
 
 
-def test_clean_manifest_exits_0(stackgen_cli) -> None:
-    proc = stackgen_cli("lint", str(CLEAN))
+def _hardened(tmp_path: Path) -> Path:
+    """CLEAN carries the securityContext stackgen's rendered pods carry (non-root, seccomp
+    RuntimeDefault, capabilities dropped): the security rules find nothing either."""
+    assert CLEAN.read_text().count("securityContext:") == 2
+    return CLEAN
+
+
+def test_clean_manifest_exits_0(stackgen_cli, tmp_path) -> None:
+    proc = stackgen_cli("lint", str(_hardened(tmp_path)))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "no findings" in proc.stdout
 
 
-def test_fail_on_decides_the_exit_code(stackgen_cli) -> None:
+def test_fail_on_decides_the_exit_code(stackgen_cli, tmp_path) -> None:
     assert stackgen_cli("lint", str(WARNINGS_ONLY)).returncode == 0
     assert stackgen_cli("lint", str(WARNINGS_ONLY), "--fail-on", "warning").returncode == 1
-    assert stackgen_cli("lint", str(CLEAN), "--fail-on", "info").returncode == 0
+    assert stackgen_cli("lint", str(_hardened(tmp_path)), "--fail-on", "info").returncode == 0
+    root = tmp_path / "root.yaml"  # CLEAN without its pod securityContext: run-as-root
+    root.write_text("".join(line for line in CLEAN.read_text().splitlines(True)
+                            if "runAsNonRoot" not in line))
+    assert stackgen_cli("lint", str(root), "--fail-on", "warning").returncode == 1
 
 
 def test_json_is_the_contract_shape(stackgen_cli, tmp_path) -> None:

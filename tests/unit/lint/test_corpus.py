@@ -17,19 +17,26 @@ EXPECTED = {  # file -> sorted (line, rule) pairs; anything else is a false posi
         (10, "knative-progress-deadline"), (11, "model-cache-missing"), (12, "kserve-default-runtime"),
         (25, "gpu-missing-toleration"), (25, "gpu-node-selection-missing")],
     "lws-vllm-multinode.yaml": [
-        (19, "model-cache-missing"), (19, "vllm-service-links"), (23, "secret-literal-env"),
+        (19, "model-cache-missing"), (19, "net-raw-not-dropped"), (19, "run-as-root"),
+        (19, "vllm-service-links"), (23, "secret-literal-env"),
         (31, "gpu-missing-toleration"), (31, "gpu-node-selection-missing"),
+        (55, "net-raw-not-dropped"), (55, "run-as-root"),
         (63, "gpu-missing-toleration"), (63, "gpu-node-selection-missing"), (71, "secret-literal-env")],
-    "production-stack.yaml": [],
+    "production-stack.yaml": [
+        (21, "net-raw-not-dropped"), (21, "run-as-root"), (70, "net-raw-not-dropped"), (70, "run-as-root")],
+    # no securityContext: the image's USER (1000) is not enforced and NET_RAW is kept
     "stackgen-runtime.yaml": [],
-    "triton-helm.yaml": [(48, "missing-resources"), (58, "model-server-no-startup-probe")],
+    "triton-helm.yaml": [(38, "net-raw-not-dropped"), (48, "missing-resources"),
+                         (58, "model-server-no-startup-probe")],
     "triton-legacy-hpa.yaml": [(2, "api-removed")],
     "vllm-docs-gpu.yaml": [
+        (51, "net-raw-not-dropped"), (51, "run-as-root"),
         (51, "vllm-service-links"), (52, "image-latest-tag"), (69, "gpu-missing-toleration"),
         (69, "gpu-node-selection-missing"), (79, "model-server-no-startup-probe")],
     "vllm-docs-rocm.yaml": [
         (22, "host-namespace"), (23, "host-namespace"), (29, "missing-readiness-probe"),
-        (29, "vllm-service-links")],
+        (29, "vllm-service-links"), (31, "run-as-root"), (32, "seccomp-unconfined"),
+        (34, "net-raw-not-dropped"), (35, "capability-added")],
 }
 
 

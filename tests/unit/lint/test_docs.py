@@ -15,7 +15,8 @@ REQUIRED = {"schema-invalid", "api-removed", "yaml-syntax", "gpu-request-limit-m
             "startup-budget-too-short", "missing-readiness-probe", "probe-path-mismatch",
             "probe-port-mismatch", "secret-literal-env", "image-latest-tag", "host-namespace",
             "missing-resources", "model-cache-missing", "knative-progress-deadline",
-            "kserve-default-runtime", "vllm-service-links"}
+            "kserve-default-runtime", "vllm-service-links", "capability-added",
+            "net-raw-not-dropped", "seccomp-unconfined", "run-as-root"}
 
 
 def test_rules_page_is_up_to_date() -> None:

@@ -111,3 +111,63 @@ def test_bad_crd_path_is_an_input_error(tmp_path) -> None:
 
     with pytest.raises(InputError, match="does not exist"):
         load_crds([tmp_path / "missing"])
+
+
+LLM_SERVICE = {"apiVersion": "serving.kserve.io/v1alpha2", "kind": "LLMInferenceService",
+               "metadata": {"name": "qwen"},
+               "spec": {"model": {"uri": "hf://Qwen/Qwen2.5-7B-Instruct", "name": "Qwen"},
+                        "parallelism": {"tensor": 2},
+                        "template": {"containers": [{"name": "main", "resources": {
+                            "limits": {"nvidia.com/gpu": "2", "cpu": 4}}}],
+                            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]},
+                        "router": {"route": {}, "gateway": {}, "scheduler": {}}}}
+ISVC = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": {"name": "m"},
+        "spec": {"predictor": {"minReplicas": 1, "model": {
+            "modelFormat": {"name": "huggingface"}, "args": ["--max-model-len=8192"],
+            "resources": {"limits": {"nvidia.com/gpu": "1", "memory": "24Gi"}}}}}}
+
+
+@pytest.fixture(scope="module")
+def checks(crds):
+    """(document, yes/no verdict, error-collecting check) for a built-in kind and two CRDs."""
+    crd = load_crds([crds])
+    builtin = builtin_schemas(VERSION)
+    out = []
+    for doc, owner, schema in (
+            (DEPLOYMENT, builtin,
+             json.loads((_schema_root() / f"v{VERSION}.0-local-strict" / "deployment-apps-v1.json").read_text())),
+            (LLM_SERVICE, crd, crd.schemas[("serving.kserve.io/v1alpha2", "LLMInferenceService")]),
+            (ISVC, crd, crd.schemas[("serving.kserve.io/v1beta1", "InferenceService")])):
+        out.append((doc, owner._compiler._verdicts.test(schema), owner._compiler.compile(schema)))
+    return out
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_fast_verdict_agrees_with_the_full_check(checks, data) -> None:
+    base, verdict, full = data.draw(st.sampled_from(checks))
+    doc = copy.deepcopy(base)
+    path = data.draw(st.sampled_from([p for p in doc_paths(doc) if p]))
+    value = data.draw(VALUES | st.floats(allow_nan=False) | st.sampled_from(["Exists", "2", 0, True]))
+    parent = doc
+    for part in path[:-1]:
+        parent = parent[part]
+    if data.draw(st.booleans()) and isinstance(parent, dict):
+        parent["x" + str(path[-1])] = value
+    else:
+        parent[path[-1]] = value
+    errors: list = []
+    full(doc, (), errors)
+    assert verdict(doc) == (not errors), errors
+    assert verdict(base)
+
+
+@pytest.mark.parametrize("port", [8000, "http", None, 1.5, True, [], 2.0])
+def test_int_or_string_verdicts(checks, port) -> None:
+    """IntOrString is `oneOf: [string|null, integer|null]`: null matches both, so fails."""
+    base, verdict, full = checks[0]
+    doc = copy.deepcopy(base)
+    doc["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"] = port
+    errors: list = []
+    full(doc, (), errors)
+    assert verdict(doc) == (not errors) == REFERENCE.is_valid(doc)
