@@ -51,6 +51,8 @@ def _plan_model(model: Model, stack: Stack, orchestration: str, facts: ModelFact
         canary_percent=model.canary.traffic_percent if model.canary and kserve else None,
         reasons=serving.reasons + placement.reasons + replica_reasons,
         cold_start=sizing.cold_start.to_json() if sizing.cold_start else None,
+        **({"replicas_needed": getattr(sizing, "replicas_needed", None)}
+           if placement.choice is None else {}),
         **_performance(model, placement))
 
 

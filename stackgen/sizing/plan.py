@@ -37,6 +37,7 @@ class ModelSizing:
     result: SizeResult | None
     reasons: tuple[str, ...]
     cold_start: ColdStart | None = None
+    replicas_needed: int | None = None   # the peak's replicas, when the pool holds fewer
 
 
 def cold_start_seconds(weight_bytes: int, source: str, kind: str) -> float:
@@ -138,13 +139,16 @@ def _non_llm(facts: ModelFacts, gpu: GpuProfile | None, *, gpus_per_node: int, n
     capacity = replicas_that_fit(nodes, gpus_per_node, 1) if gpu else 0
     rps = replica_rps(facts, gpu)
     low, high, note = _replicas(rps, peak_rps, capacity, replicas)
+    needed = math.ceil(peak_rps / max(rps, 1e-9)) if not replicas else None
+    needed = needed if needed and capacity and needed > capacity else None
     reasons = [f"{facts.kind}: {facts.num_params / 1e6:,.0f}M parameters, {weights / 2**30:.2f} GiB of "
                f"weights; about {rps:g} rps per replica (profiles/throughput.yaml)"]
     reasons += [note] if note else []
     return ModelSizing(fits=fits, tensor_parallel_size=1, pipeline_parallel_size=1,
                        gpus_per_replica=1 if gpu else 0, replicas_min=low, replicas_max=high,
                        weight_bytes=weights, cold_start_seconds=cold_start_seconds(weights, source, facts.kind),
-                       max_model_len=None, result=result, reasons=tuple(reasons))
+                       max_model_len=None, result=result, reasons=tuple(reasons),
+                       replicas_needed=needed)
 
 
 def llm_reasons(result: SizeResult) -> list[str]:

@@ -218,3 +218,32 @@ def test_kserve_huggingface_engine_gets_kserve_and_no_servingruntime():
     files = render_files(parsed, plan)
     assert not [f for f in files if f.startswith("kserve/servingruntime")]
     assert "huggingface" in files["models/chat/inferenceservice.yaml"]
+
+
+def test_a_non_llm_short_of_its_pool_at_peak_is_warned(tmp_path) -> None:
+    """20,000 rps of embeddings on one L4: the plan keeps the one replica the pool holds and
+    says how many the peak needs (LLMs had this warning; other models passed silently)."""
+    from stackgen.catalog import stack_facts
+    from stackgen.decide import decide
+    from stackgen.spec import load_stack
+
+    path = tmp_path / "stackgen.yaml"
+    path.write_text("""\
+apiVersion: stackgen.dev/v1alpha1
+kind: Stack
+metadata: {name: t}
+spec:
+  cluster:
+    provider: generic
+    nodePools: [{name: l4, gpu: l4-24gb, nodes: 1, gpusPerNode: 1}]
+  models:
+    - {name: embed, source: "hf://BAAI/bge-base-en-v1.5", kind: embedding, framework: onnx,
+       traffic: {peakRps: 20000}}
+""")
+    stack = load_stack(path)
+    plan = decide(stack, stack_facts(stack, tmp_path))
+    (model,) = plan.models
+    assert (model.replicas_min, model.replicas_max) == (1, 1)
+    (warning,) = [w for w in plan.warnings if w.code == "pool-short-of-peak"]
+    assert model.replicas_needed and model.replicas_needed > 1
+    assert f"needs about {model.replicas_needed} replicas" in warning.message
