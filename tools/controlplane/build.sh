@@ -33,7 +33,7 @@ missing() {
   for name in "${binaries[@]}"; do [[ -x "$bin/$name" ]] || echo "$name"; done
   # a controller counts as built only with its upstream files (written after the binary)
   for name in "${controller_binaries[@]}"; do
-    [[ -x "$controllers/$name" && -f "$controllers/$name.files" ]] || echo "$name"
+    [[ -x "$controllers/$name" && -d "$controllers/$name.files" ]] || echo "$name"
   done
 }
 
