@@ -136,6 +136,24 @@ def pod_spec(containers: list[dict], volumes: list[dict], placement: dict[str, A
     return spec
 
 
+def spread_placement(ctx: Any) -> dict[str, Any]:
+    """The model's placement, plus, when it may run several replicas, a preferred pod
+    anti-affinity across nodes: replicas land on different nodes where the pool has room
+    (a node failure or drain takes one replica, not all), and still share a node when it
+    does not (preferred, never required: several 1-GPU replicas may pack one 8-GPU node)."""
+    import copy
+
+    placement = copy.deepcopy(ctx.placement)
+    if ctx.m.replicas_max <= 1:
+        return placement
+    placement.setdefault("affinity", {})["podAntiAffinity"] = {
+        "preferredDuringSchedulingIgnoredDuringExecution": [{
+            "weight": 100, "podAffinityTerm": {
+                "labelSelector": {"matchLabels": dict(ctx.selector)},
+                "topologyKey": "kubernetes.io/hostname"}}]}
+    return placement
+
+
 def rollout_strategy(ctx: Any) -> dict[str, Any]:
     """Surge one pod (no lost capacity during a rollout) when the pool has room for it at
     every model's peak replicas; else replace one pod at a time (`maxSurge: 0,

@@ -153,7 +153,7 @@ def build(ctx: ModelCtx) -> list[Rendered]:
     (config,) = render_objects("common/configmap.yaml.j2", name=config_name,
                                namespace=ctx.namespace, labels=ctx.labels("triton"), data=files)
     volumes, mounts = _volumes(ctx, config_name)
-    pod = pods.pod_spec([_container(ctx, mounts)], volumes, ctx.placement, grace=45,
+    pod = pods.pod_spec([_container(ctx, mounts)], volumes, pods.spread_placement(ctx), grace=45,
                         init=_fetch_init(ctx))
     (deployment,) = render_objects(
         "common/deployment.yaml.j2", name=ctx.name, namespace=ctx.namespace,

@@ -93,7 +93,7 @@ def build(ctx: ModelCtx) -> list[Rendered]:
         out += _leader_worker_set(ctx, volumes, mounts, annotations)
         kind = "LeaderWorkerSet"
     else:
-        pod = pods.pod_spec([container(ctx, mounts)], volumes, ctx.placement)
+        pod = pods.pod_spec([container(ctx, mounts)], volumes, pods.spread_placement(ctx))
         (deployment,) = render_objects(
             "common/deployment.yaml.j2", name=ctx.name, namespace=ctx.namespace,
             labels=ctx.labels("vllm"), selector=ctx.selector, replicas=max(ctx.m.replicas_min, 1),

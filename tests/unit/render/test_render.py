@@ -376,8 +376,8 @@ def _containers(obj: dict) -> list[tuple[str, dict]]:
 @pytest.mark.parametrize("example", ["llm-only", "hybrid"])
 def test_hardening_that_kube_linter_checks_by_default(example: str) -> None:
     """Read-only root filesystems (every path the servers write is a volume: HOME=/tmp),
-    PDBs that let a drain evict pods still loading a model, and the Hub token only where
-    something downloads from the Hub."""
+    PDBs that let a drain evict pods still loading a model, replicas spread across nodes
+    where they can be, and the Hub token only where something downloads from the Hub."""
     files = files_for(example)
     plan = {m.name: m for m in _plan(example).models}
     for rel, obj in objects(files):
@@ -386,6 +386,11 @@ def test_hardening_that_kube_linter_checks_by_default(example: str) -> None:
             assert obj["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow", rel
         if obj["kind"] not in ("Deployment", "LeaderWorkerSet"):
             continue
+        if obj["kind"] == "Deployment" and plan[model].replicas_max > 1:  # no-anti-affinity
+            spec = obj["spec"]["template"]["spec"]
+            (term,) = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+            assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+            assert term["podAffinityTerm"]["labelSelector"]["matchLabels"] == obj["spec"]["selector"]["matchLabels"]
         for role, container in _containers(obj):
             assert container["securityContext"]["readOnlyRootFilesystem"] is True, (rel, container["name"])
             mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
