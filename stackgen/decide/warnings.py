@@ -208,6 +208,25 @@ def _unit(pool) -> str:
 
 
 @check
+def triton_on_kserve_from_the_hub(stack, orchestration, models):
+    """KServe's storage initializer copies storageUri as it is into the Triton runtime's model
+    store, which Triton reads as a model repository (<model>/config.pbtxt, <model>/1/...);
+    a Hugging Face repository is not one, so the model never loads."""
+    if orchestration != "kserve":
+        return
+    hub = [m.name for m in models if m.server == "triton" and m.source.startswith("hf://")]
+    if hub:
+        yield PlanWarning(
+            "triton-source-not-a-repository",
+            f"{', '.join(hub)} run on Triton under KServe from a Hugging Face repository: "
+            "KServe copies storageUri as it is into Triton's model store, which must be a Triton "
+            "model repository (<model>/config.pbtxt and <model>/1/model.onnx, model.pt, ...); "
+            "export the model into one on s3://, gs:// or a claim and use it as the source, or "
+            "set requirements.orchestration: none (stackgen then lays the repository out itself)",
+            tuple(hub))
+
+
+@check
 def shared_cache_without_rwx_class(stack, orchestration, models):
     """A vLLM model-cache claim shared by several pods needs a ReadWriteMany class; with
     none named and none known for the provider, the cluster's default (usually a block disk:

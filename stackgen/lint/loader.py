@@ -288,7 +288,8 @@ def _build(node: Any) -> Any:
 def _objects(node: Any, data: Any, file: str, lines: list[str], offset: int) -> list[LintObject]:
     if not isinstance(data, dict) or ("kind" not in data and "apiVersion" not in data):
         return []  # empty documents, helm values files and other non-manifests
-    if data.get("kind") in NOT_OBJECTS:
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind in NOT_OBJECTS:  # a hostile `kind: []` is not hashable
         return []
     if str(data.get("kind", "")).endswith("List") and isinstance(data.get("items"), list):
         items = _child(node, "items")

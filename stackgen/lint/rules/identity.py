@@ -44,7 +44,7 @@ def _printable(value: object) -> str:
                   "63 characters for Services, Namespaces and InferenceServices), a pod "
                   "template, and replica counts between 0 and 2147483647.")
 def object_invalid(obj: LintObject, ctx: dict) -> Iterator[Hit]:
-    data = obj.data
+    data, kind = obj.data, obj.kind  # obj.kind: a string whatever the file says
     meta = data.get("metadata")
     if not isinstance(meta, dict):
         yield Hit(("metadata",), f"metadata is {_printable(meta)}, not a mapping with a name")
@@ -53,7 +53,6 @@ def object_invalid(obj: LintObject, ctx: dict) -> Iterator[Hit]:
     if name is None and not meta.get("generateName"):
         yield Hit(("metadata",), "metadata has no name (nor generateName)")
     elif name is not None:
-        kind = str(data.get("kind") or "")
         pattern, limit = (LABEL, 63) if kind in LABEL_NAMED else (SUBDOMAIN, 253)
         if not isinstance(name, str) or len(name) > limit or not pattern.fullmatch(name):
             yield Hit(("metadata", "name"), f"name {_printable(name)} is not a DNS-1123 "
@@ -65,11 +64,11 @@ def object_invalid(obj: LintObject, ctx: dict) -> Iterator[Hit]:
         yield Hit(("metadata", "namespace"), f"namespace {_printable(namespace)} is not a "
                                              "DNS-1123 label")
     spec = data.get("spec")
-    if data.get("kind") in TEMPLATED and isinstance(spec, dict) and "template" in spec \
+    if kind in TEMPLATED and isinstance(spec, dict) and "template" in spec \
             and not isinstance(spec["template"], dict):
         yield Hit(("spec", "template"), f"spec.template is {_printable(spec['template'])}: "
                                         "the workload has no pod to run")
-    for path in REPLICAS.get(str(data.get("kind") or ""), []):
+    for path in REPLICAS.get(kind, []):
         node = data
         for part in path:
             node = node.get(part) if isinstance(node, dict) else None

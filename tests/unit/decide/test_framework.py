@@ -247,3 +247,11 @@ spec:
     (warning,) = [w for w in plan.warnings if w.code == "pool-short-of-peak"]
     assert model.replicas_needed and model.replicas_needed > 1
     assert f"needs about {model.replicas_needed} replicas" in warning.message
+
+
+def test_triton_under_kserve_from_the_hub_is_warned() -> None:
+    """KServe hands Triton storageUri as it is: an HF repository is no model repository."""
+    plan = plan_of(stack([LLM, EMBED], teams=3))
+    assert plan.orchestration == "kserve"
+    (warning,) = [w for w in plan.warnings if w.code == "triton-source-not-a-repository"]
+    assert warning.models == ("embed",) and "config.pbtxt" in warning.message

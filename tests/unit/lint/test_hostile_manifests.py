@@ -5,6 +5,7 @@ JSON document, findings or the error."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,6 @@ def test_hostile_files_are_findings_not_crashes(tmp_path: Path, capsys, text, fi
 
 
 def test_a_fifo_and_a_device_are_bad_input_with_a_json_error(tmp_path: Path, capsys) -> None:
-    import os
-
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
     for path in (str(fifo), "/dev/zero"):
@@ -58,7 +57,8 @@ _VALUE = st.one_of(st.none(), st.integers(min_value=-(10**40), max_value=10**40)
 _LINES = GOLDEN.read_text().splitlines()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("STACKGEN_FUZZ_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(line=st.integers(min_value=0, max_value=len(_LINES) - 1), value=_VALUE, raw=st.booleans())
 def test_a_rendered_manifest_with_one_line_mangled(tmp_path: Path, capsys, line, value, raw) -> None:
     """One line of a real rendered Deployment replaced by a hostile value (as YAML text, or
