@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -57,9 +58,9 @@ def missing_controllers(folder: Path | None = None) -> list[str]:
 
 
 def _load_all(path: Path) -> list[dict]:
-    import yaml
+    from stackgen.yamlio import read_all
 
-    return [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+    return [d for d in read_all(path) if isinstance(d, dict)]
 
 
 def _json_patch(doc: Any, ops: list[dict]) -> Any:
@@ -186,18 +187,18 @@ def _kserve(plane: Any, folder: Path, env: dict, logs: Path, ca_bundle: str) -> 
 
 def _lws(plane: Any, folder: Path, env: dict, logs: Path, certs: Path, ca_bundle: str,
          work: Path) -> _Started:
-    import yaml
+    from stackgen.yamlio import read_data
 
     webhook, probe = free_port(), free_port()
     config = work / "lws-config.yaml"
-    config.write_text(yaml.safe_dump({
+    config.write_text(json.dumps({  # JSON is YAML
         "apiVersion": "config.lws.x-k8s.io/v1alpha1", "kind": "Configuration",
         "leaderElection": {"leaderElect": False},
         "internalCertManagement": {"enable": False},  # the sandbox CA signs its certificate
         "webhook": {"port": webhook, "host": "127.0.0.1", "certDir": str(certs)},
         "metrics": {"bindAddress": "0"},
         "health": {"healthProbeBindAddress": f"127.0.0.1:{probe}"},
-    }))
+    }, indent=2))
     component = Component(
         "lws-controller", [str(folder / "lws-controller"), f"--config={config}"],
         logs / "lws-controller.log", detached=plane.detached, env=env)
@@ -206,7 +207,7 @@ def _lws(plane: Any, folder: Path, env: dict, logs: Path, certs: Path, ca_bundle
     patches = {"MutatingWebhookConfiguration": "mutating-patch.yaml",
                "ValidatingWebhookConfiguration": "validating-patch.yaml"}
     # LWS's kustomization narrows its pod webhooks to LWS pods; apply those patches as it does.
-    docs = [_json_patch(d, yaml.safe_load((files / patches[d["kind"]]).read_text()))
+    docs = [_json_patch(d, read_data(files / patches[d["kind"]]))
             if d.get("kind") in patches else d for d in docs]
     hooks = _webhooks(docs, webhook, ca_bundle, "lws-")
     return _Started(component, f"http://127.0.0.1:{probe}/readyz", hooks)

@@ -32,7 +32,7 @@ def _conditions(obj: dict) -> dict[str, str]:
 # The conditions that say why a controller's object is not ready, most telling first.
 _WHY = {"InferenceService": ("PredictorReady", "TransformerReady", "ExplainerReady",
                              "IngressReady", "LatestDeploymentReady", "Ready"),
-        "LeaderWorkerSet": ("Available", "Progressing", "UpdateInProgress")}
+        "LeaderWorkerSet": ("Available", "UpdateInProgress")}
 
 
 def condition_note(obj: dict) -> str:
@@ -41,7 +41,7 @@ def condition_note(obj: dict) -> str:
     conditions = {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or []}
     for kind in _WHY.get(obj.get("kind", ""), ()):
         c = conditions.get(kind)
-        if c is None or c.get("status") == "True" or (kind == "Progressing" and c.get("status")):
+        if c is None or c.get("status") == "True":
             continue
         detail = ": ".join(x for x in (c.get("reason"), (c.get("message") or "")[:300]) if x)
         return f"{kind}={c.get('status')}" + (f": {detail}" if detail else "")

@@ -65,6 +65,21 @@ class ModelPlan:
         return self.pipeline_parallel_size > 1
 
     @property
+    def autoscales(self) -> bool:
+        """The replica count varies (an autoscaler is rendered): a range, or scale-to-zero."""
+        return not (self.replicas_max <= max(self.replicas_min, 1) and self.replicas_min > 0)
+
+    def pods_on_pool(self, replicas: int) -> list[int]:
+        """GPU units of each pod `replicas` replicas run (a multi-node replica is one pod per
+        pipeline stage, each with its share); [] off GPUs."""
+        from stackgen.capacity import units_per_pod
+
+        if not self.gpu:
+            return []
+        per_pod = units_per_pod(self.gpus_per_replica, self.pipeline_parallel_size)
+        return [per_pod] * self.pipeline_parallel_size * max(replicas, 1)
+
+    @property
     def shares_model_cache(self) -> bool:
         """Several pods mount one model-cache claim (ReadWriteMany): more than one replica,
         or a multi-node group."""

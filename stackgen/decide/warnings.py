@@ -183,9 +183,8 @@ def unknown_model(stack, orchestration, models):
 def pool_capacity(stack, orchestration, models):
     pods: dict[str, list[int]] = defaultdict(list)  # GPUs of each pod the minimum replicas run
     for plan in models:
-        if plan.node_pool and plan.gpu:
-            per_pod = capacity.units_per_pod(plan.gpus_per_replica, plan.pipeline_parallel_size)
-            pods[plan.node_pool] += [per_pod] * plan.pipeline_parallel_size * max(plan.replicas_min, 1)
+        if plan.node_pool:
+            pods[plan.node_pool] += plan.pods_on_pool(plan.replicas_min)
     for pool in stack.spec.cluster.node_pools:
         per_node, asked = capacity.pool_units_per_node(pool), pods.get(pool.name, [])
         left = capacity.unplaced([per_node] * pool.nodes, asked)

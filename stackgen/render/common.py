@@ -85,7 +85,7 @@ def autoscaler(ctx: ModelCtx, component: str, target_kind: str, metric: dict[str
     None when the replica count is fixed.
     """
     m = ctx.m
-    if m.replicas_max <= max(m.replicas_min, 1) and m.replicas_min > 0:
+    if not m.autoscales:
         return []
     api = "leaderworkerset.x-k8s.io/v1" if target_kind == "LeaderWorkerSet" else "apps/v1"
     common = dict(name=ctx.name, labels=ctx.labels(component), target_api=api,

@@ -76,11 +76,6 @@ def serverless(ctx: ModelCtx) -> bool:
     return bool(ctx.stack.spec.requirements.scale_to_zero or ctx.m.canary_source)
 
 
-def _scales(ctx: ModelCtx) -> bool:
-    m = ctx.m
-    return not (m.replicas_max <= max(m.replicas_min, 1) and m.replicas_min > 0)
-
-
 def _annotations(ctx: ModelCtx) -> dict[str, str]:
     knative = serverless(ctx)
     out = {"serving.kserve.io/deploymentMode": "Serverless" if knative else "Standard"}
@@ -89,7 +84,7 @@ def _annotations(ctx: ModelCtx) -> dict[str, str]:
         # scaleMetric: concurrency there); the engine's own metric goes through KEDA.
         # A server without a known metric (KServe's built-in runtimes) keeps KServe's CPU HPA.
         out["serving.kserve.io/autoscalerClass"] = (
-            "none" if not _scales(ctx) else "keda" if ctx.server.autoscaling else "hpa")
+            "none" if not ctx.m.autoscales else "keda" if ctx.server.autoscaling else "hpa")
     if knative:
         deadline = pods.startup_budget_seconds(ctx.m) + 300
         out["serving.knative.dev/progress-deadline"] = f"{deadline}s"
@@ -145,7 +140,7 @@ def inference_service(ctx: ModelCtx) -> Rendered:
     if serverless(ctx):
         if target:  # Knative's autoscaler counts requests in flight per pod itself
             predictor.update(scaleMetric="concurrency", scaleTarget=target)
-    elif _scales(ctx) and ctx.server.autoscaling:
+    elif ctx.m.autoscales and ctx.server.autoscaling:
         predictor["autoScaling"] = _keda_scaling(ctx, target)
     if m.canary_percent:
         predictor["canaryTrafficPercent"] = m.canary_percent

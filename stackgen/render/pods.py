@@ -166,9 +166,8 @@ def rollout_strategy(ctx: Any) -> dict[str, Any]:
     pool = next((p for p in ctx.stack.spec.cluster.node_pools if p.name == m.node_pool), None)
     if pool is None or not pool.is_gpu or not m.gpu:
         return surge
-    peak = [capacity.units_per_pod(o.gpus_per_replica, o.pipeline_parallel_size)
-            for o in ctx.plan.models if o.node_pool == pool.name and o.gpu
-            for _ in range(o.pipeline_parallel_size * max(o.replicas_max, o.replicas_min, 1))]
-    if capacity.surge_fits(pool, peak, capacity.units_per_pod(m.gpus_per_replica, m.pipeline_parallel_size)):
+    peak = [units for o in ctx.plan.models if o.node_pool == pool.name
+            for units in o.pods_on_pool(max(o.replicas_max, o.replicas_min))]
+    if capacity.surge_fits(pool, peak, m.pods_on_pool(1)[0]):
         return surge
     return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}

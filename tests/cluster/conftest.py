@@ -58,6 +58,22 @@ def require_binaries() -> None:
     pytest.skip(reason)
 
 
+def require_controllers() -> None:
+    """Skip (or fail, under STACKGEN_REQUIRE_CLUSTER) when KServe's manager or the LWS
+    controller is not built."""
+    from stackgen.cluster.controllers import controllers_dir, missing_controllers
+
+    require_binaries()
+    missing = missing_controllers()
+    if not missing:
+        return
+    reason = (f"controllers missing in {controllers_dir()} ({', '.join(missing)}); "
+              "build them with `make controlplane`")
+    if os.environ.get("STACKGEN_REQUIRE_CLUSTER"):
+        pytest.fail(reason + " (STACKGEN_REQUIRE_CLUSTER is set)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def wait():
     """`wait(predicate, timeout, what)`: poll until truthy, return the value, else fail."""

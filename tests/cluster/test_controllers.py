@@ -79,17 +79,9 @@ def _plan(stack_file: Path):
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
     """`stackgen sandbox up` (detached, controllers included) with the pools of both stacks."""
-    from stackgen.cluster.controllers import controllers_dir, missing_controllers
+    from .conftest import require_controllers
 
-    from .conftest import require_binaries
-
-    require_binaries()
-    if missing_controllers():
-        reason = (f"controllers missing in {controllers_dir()}: {', '.join(missing_controllers())}; "
-                  "build them with `make controlplane`")
-        if os.environ.get("STACKGEN_REQUIRE_CLUSTER"):
-            pytest.fail(reason + " (STACKGEN_REQUIRE_CLUSTER is set)", pytrace=False)
-        pytest.skip(reason)
+    require_controllers()
     work = tmp_path_factory.mktemp("controllers")
     pools = yaml.safe_load(STANDARD)["spec"]["cluster"]["nodePools"] + \
         yaml.safe_load(MULTINODE)["spec"]["cluster"]["nodePools"]
