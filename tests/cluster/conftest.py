@@ -46,32 +46,27 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
         time.sleep(interval)
 
 
-def require_binaries() -> None:
-    """Skip (or fail, under STACKGEN_REQUIRE_CLUSTER) when the binaries are not built."""
-    missing = cp.missing_binaries()
+def _require_built(what: str, folder, missing: list[str]) -> None:
+    """Skip (or fail, under STACKGEN_REQUIRE_CLUSTER) when `missing` names unbuilt binaries."""
     if not missing:
         return
-    reason = (f"control-plane binaries missing in {cp.binaries_dir()} ({', '.join(missing)}); "
-              "build them with `make controlplane`")
+    reason = f"{what} missing in {folder} ({', '.join(missing)}); build them with `make controlplane`"
     if os.environ.get("STACKGEN_REQUIRE_CLUSTER"):
         pytest.fail(reason + " (STACKGEN_REQUIRE_CLUSTER is set)", pytrace=False)
     pytest.skip(reason)
+
+
+def require_binaries() -> None:
+    """The control-plane binaries (etcd, kube-apiserver, ..., kwok)."""
+    _require_built("control-plane binaries", cp.binaries_dir(), cp.missing_binaries())
 
 
 def require_controllers() -> None:
-    """Skip (or fail, under STACKGEN_REQUIRE_CLUSTER) when KServe's manager or the LWS
-    controller is not built."""
+    """KServe's manager and the LWS controller, on top of the control plane."""
     from stackgen.cluster.controllers import controllers_dir, missing_controllers
 
     require_binaries()
-    missing = missing_controllers()
-    if not missing:
-        return
-    reason = (f"controllers missing in {controllers_dir()} ({', '.join(missing)}); "
-              "build them with `make controlplane`")
-    if os.environ.get("STACKGEN_REQUIRE_CLUSTER"):
-        pytest.fail(reason + " (STACKGEN_REQUIRE_CLUSTER is set)", pytrace=False)
-    pytest.skip(reason)
+    _require_built("controllers", controllers_dir(), missing_controllers())
 
 
 @pytest.fixture(scope="session")
