@@ -14,8 +14,8 @@ def size(
     tp: int = typer.Option(1, "--tp", help="Tensor parallel size."),
     pp: int = typer.Option(1, "--pp", help="Pipeline parallel size."),
     gpu_memory_utilization: float = typer.Option(
-        0.92, "--gpu-memory-utilization",  # = sizing.engine.VLLM_GPU_MEMORY_UTILIZATION (kept literal: fast --help)
-        help="vLLM's memory fraction (vLLM 0.32's default: 0.92)."),
+        None, "--gpu-memory-utilization",
+        help="vLLM's memory fraction (default: the release's own: 0.92 since vLLM 0.20, 0.9 before)."),
     max_model_len: int = typer.Option(None, "--max-model-len", help="Context length (default: the model's)."),
     dtype: str = typer.Option("auto", "--dtype", help="auto | bfloat16 | float16"),
     quantization: str = typer.Option("none", "--quantization",
@@ -64,18 +64,21 @@ def size(
             raise InputError(f"unknown model '{model}'", field="--model",
                              fix=f"pass a path to the model's config.json, or one of: {', '.join(model_names())}")
         workload = _workload(input_tokens, output_tokens, concurrency, request_rate)
+        release = _release(vllm_version, facts, gpu_profile, quantization)
+        if gpu_memory_utilization is None:
+            gpu_memory_utilization = release.gpu_memory_utilization
         settings = _settings(tensor_parallel_size=tp, pipeline_parallel_size=pp,
                              gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
                              dtype=dtype, quantization=quantization, kv_cache_dtype=kv_cache_dtype,
                              max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
-        version, profiler = _accounting(vllm_version, facts)
-        result = size_model(facts, gpu_profile, settings, profiler)
+        result = size_model(facts, gpu_profile, settings, release)
         if not result.fits and facts.is_llm:
             from stackgen.sizing.core import with_suggestion
 
-            result = with_suggestion(result, fit_hint(facts, gpu_profile, settings, profiler))
+            result = with_suggestion(result, fit_hint(facts, gpu_profile, settings, release))
         data = result.to_json()
-        data["vllmVersion"], data["accounting"] = version, profiler
+        data["vllmVersion"], data["accounting"] = release.version, release.profiler
+        data["modelRunner"] = release.model_runner
         if workload is not None and not facts.is_llm:
             data["notes"].append(f"performance is predicted for LLMs only; {facts.name} is not one ({facts.kind})")
             data["performance"] = None
@@ -96,15 +99,14 @@ FLAGS = {"tensorParallelSize": "--tp", "pipelineParallelSize": "--pp",
          "maxNumSeqs": "--max-num-seqs", "maxNumBatchedTokens": "--max-num-batched-tokens"}
 
 
-def _accounting(version: str | None, facts) -> tuple[str, str]:
-    """(vLLM version, the sizing profiler of its memory accounting); a version outside the
+def _release(version: str | None, facts, gpu, quantization: str):
+    """The vLLM release to size with (its accounting and defaults); a version outside the
     modelled releases is exit 2."""
     from stackgen.errors import InputError
-    from stackgen.sizing.releases import PINNED, UnsupportedVersion, profiler_for
+    from stackgen.sizing.releases import PINNED, UnsupportedVersion, release_for
 
-    version = version or PINNED
     try:
-        return version, profiler_for(version, bool(facts.num_experts))
+        return release_for(version or PINNED, facts, gpu, quantization)
     except UnsupportedVersion as err:
         raise InputError(str(err), field="--vllm-version", fix=f"pass a release from 0.2 to {PINNED}") from None
 

@@ -5,6 +5,7 @@ it is given."""
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,6 +15,7 @@ from stackgen.yamlio import read_data as read_yaml
 from stackgen.sizing.core import size
 from stackgen.sizing.engine import BLOCK_SIZE, GiB, EngineSettings
 from stackgen.sizing.memory import MODEL_RUNNER_V2
+from stackgen.sizing.releases import Release, release_for
 
 
 @dataclass(frozen=True)
@@ -73,18 +75,29 @@ def _published_tokens(case: dict, per_token: int) -> int:
     return blocks * BLOCK_SIZE
 
 
+def release_of(case: dict, facts=None, gpu=None) -> Release | None:
+    """The release the case's `vllm:` line names (its first X.Y[.Z]), None when it names none."""
+    m = re.search(r"\d+\.\d+(?:\.\d+)?", str(case.get("vllm") or ""))
+    return release_for(m.group(0), facts, gpu, case.get("quantization", "none")) if m else None
+
+
 def evaluate(case: dict) -> CaseResult:
+    """Size the case as `stackgen size --vllm-version <its release>` would, with the flags
+    its command passed: the release's accounting and defaults (utilization, batching)."""
     facts = resolve_model(case["model"])
     if facts is None:
         raise LookupError(f"case {case['id']}: model {case['model']} is not in the catalog")
+    gpu = _gpu(case)
+    release = release_of(case, facts, gpu)
+    util = case.get("gpu_memory_utilization") or (release.gpu_memory_utilization if release else 0.92)
     settings = EngineSettings(
         tensor_parallel_size=case.get("tp", 1), pipeline_parallel_size=case.get("pp", 1),
-        gpu_memory_utilization=case["gpu_memory_utilization"], max_model_len=case["max_model_len"],
+        gpu_memory_utilization=util, max_model_len=case["max_model_len"],
         dtype=case.get("dtype", "auto"), quantization=case.get("quantization", "none"),
         kv_cache_dtype=case.get("kv_cache_dtype", "auto"),
         max_num_batched_tokens=case.get("max_num_batched_tokens"), max_num_seqs=case.get("max_num_seqs"))
-    profiler = case.get("profiler", "v1")
-    result = size(facts, _gpu(case), settings, profiler)
+    profiler = release.profiler if release else case.get("profiler", "v1")
+    result = size(facts, gpu, settings, release or profiler)
     return CaseResult(id=case["id"], source=case["source"], model=facts.name, gpu=case["gpu"],
                       tp=settings.tensor_parallel_size,
                       published_tokens=_published_tokens(case, result.kv_bytes_per_token),
@@ -140,6 +153,8 @@ def table(results: list[CaseResult]) -> str:
         lines += [_summary(f"{label} fitted:", counted(results, "fit", group)),
                   _summary(f"{label} held-out:", counted(results, "holdout", group)),
                   _summary(f"{label} all:", counted(results, None, group))]
+    lines += [_summary(f"accounting {name}:", counted(results, None, (name,)))
+              for name in dict.fromkeys(r.profiler for r in results)]
     lines += [_summary("fitted:", counted(results, "fit")),
               _summary("held-out:", counted(results, "holdout")),
               _summary("all:", counted(results))]

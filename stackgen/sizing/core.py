@@ -17,6 +17,7 @@ from stackgen.sizing.engine import (
     effective_quantization,
     validate,
 )
+from stackgen.sizing.releases import Release
 
 
 @dataclass(frozen=True)
@@ -83,19 +84,22 @@ def _fit_notes(fits: bool, tokens: int, max_len: int, available: int) -> tuple[s
 
 
 def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
-         profiler: str = DEFAULT_PROFILER) -> SizeResult:
+         profiler: str | Release = DEFAULT_PROFILER) -> SizeResult:
     """Predict what vLLM reports at start-up for `facts` on `gpu` with `settings`, under
-    the memory accounting of `profiler` (the vLLM release; engine.PROFILERS).
+    the memory accounting of `profiler`: a name of engine.PROFILERS (the pinned release's
+    defaults), or a `Release` (stackgen.sizing.releases: its accounting and defaults).
 
     Raises InputError for settings vLLM would reject."""
+    release = profiler if isinstance(profiler, Release) else None
+    profiler = release.profiler if release else profiler
     validate(facts, gpu, settings, profiler)
     tp, pp = settings.tensor_parallel_size, settings.pipeline_parallel_size
     dtype = compute_dtype(facts, gpu, settings)
     quant = effective_quantization(facts, settings)
-    tokens_batch, seqs = batching_defaults(gpu, settings)
+    tokens_batch, seqs = batching_defaults(gpu, settings, release)
     max_len = _max_len(facts, settings)
-    weights = M.weight_bytes_per_gpu(facts, dtype, quant, tp, pp)
-    act = _llm_activation(facts, gpu, settings, dtype, profiler) if facts.is_llm else _small_activation(facts)
+    weights = M.weight_bytes_per_gpu(facts, dtype, quant, tp, pp, gpu)
+    act = _llm_activation(facts, gpu, settings, dtype, profiler, release) if facts.is_llm else _small_activation(facts)
     non_torch = M.non_torch_bytes(gpu, tp, pp, profiler)
     budget = int(gpu.memory_bytes * settings.gpu_memory_utilization)
     available = budget - weights - act - non_torch
@@ -103,7 +107,7 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
     base = dict(model=facts.name, gpu=gpu.id, tensor_parallel_size=tp, pipeline_parallel_size=pp,
                 dtype=dtype, quantization=quant, kv_cache_dtype=kv_name,
                 gpu_memory_utilization=settings.gpu_memory_utilization, max_model_len=max_len,
-                weight_bytes_total=M.total_weight_bytes(facts, dtype, quant), weight_bytes_per_gpu=weights,
+                weight_bytes_total=M.total_weight_bytes(facts, dtype, quant, gpu), weight_bytes_per_gpu=weights,
                 activation_bytes=act, non_torch_bytes=non_torch, max_num_batched_tokens=tokens_batch,
                 max_num_seqs=seqs)
     if not facts.is_llm:
@@ -122,12 +126,12 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
 
 
 def _llm_activation(facts: ModelFacts, gpu: GpuProfile, s: EngineSettings, dtype: str,
-                    profiler: str) -> int:
+                    profiler: str, release: Release | None = None) -> int:
     """What vLLM itself calls peak activation memory: the profiling run's transient peak
     plus (vLLM 0.21+) the CUDA graph memory estimate it reserves before the KV cache."""
-    tokens, seqs = batching_defaults(gpu, s)
+    tokens, seqs = batching_defaults(gpu, s, release)
     peak = M.activation_bytes(facts, dtype, s.tensor_parallel_size, tokens, seqs, profiler)
-    return peak + M.cudagraph_bytes(sum(cudagraph_capture_sizes(gpu, s)), profiler)
+    return peak + M.cudagraph_bytes(sum(cudagraph_capture_sizes(gpu, s, release)), profiler)
 
 
 def _small_activation(facts: ModelFacts) -> int:

@@ -97,11 +97,13 @@ def large_gpu(gpu: GpuProfile) -> bool:
     return gpu.memory_bytes >= 70 * GiB and "a100" not in gpu.name.lower()
 
 
-def batching_defaults(gpu: GpuProfile, s: EngineSettings | None = None) -> tuple[int, int]:
+def batching_defaults(gpu: GpuProfile, s: EngineSettings | None = None, release=None) -> tuple[int, int]:
     """(max_num_batched_tokens, max_num_seqs): the settings' values, else what `vllm serve`
-    (OPENAI_API_SERVER usage context) picks for this GPU in vLLM 0.32: 16384 / 1024 from
-    160 GiB (B200 class), 8192 / 1024 from 70 GiB except A100s, 2048 / 256 otherwise."""
-    if gpu.memory_bytes >= 160 * GiB:
+    (OPENAI_API_SERVER usage context) picks for this GPU: 8192 / 1024 from 70 GiB except
+    A100s, 2048 / 256 otherwise, and since vLLM 0.28 16384 / 1024 from 160 GiB (B200,
+    MI300X class). `release` (stackgen.sizing.releases.Release) is the vLLM release; None is
+    the pinned one."""
+    if gpu.memory_bytes >= 160 * GiB and (release is None or release.top_tier):
         tokens, seqs = 16384, 1024
     else:
         tokens, seqs = (8192, 1024) if large_gpu(gpu) else (2048, 256)
@@ -111,15 +113,19 @@ def batching_defaults(gpu: GpuProfile, s: EngineSettings | None = None) -> tuple
     return tokens, seqs
 
 
-def cudagraph_capture_sizes(gpu: GpuProfile, s: EngineSettings | None = None) -> tuple[int, int]:
-    """(PIECEWISE graphs, FULL decode graphs) vLLM 0.32 captures by default
+def cudagraph_capture_sizes(gpu: GpuProfile, s: EngineSettings | None = None, release=None) -> tuple[int, int]:
+    """(PIECEWISE graphs, FULL decode graphs) vLLM captures by default
     (`VllmConfig._set_cudagraph_sizes`, cudagraph_mode FULL_AND_PIECEWISE): sizes 1, 2, 4,
     then every 8 below 256, then every 16, up to min(2 x max_num_seqs, 512,
-    max_num_batched_tokens); FULL decode graphs for the sizes up to max_num_seqs."""
-    tokens, seqs = batching_defaults(gpu, s)
-    top = min(2 * seqs, 512, tokens)
+    max_num_batched_tokens) (1024 on Blackwell datacenter GPUs since vLLM 0.28), plus
+    max_num_batched_tokens itself when it is smaller (0.20.1+); FULL decode graphs for the
+    sizes up to max_num_seqs. `release` as for `batching_defaults`."""
+    tokens, seqs = batching_defaults(gpu, s, release)
+    blackwell = gpu.compute_capability.split(".")[0] == "10" and not gpu.gpu_class.startswith("cdna")
+    ceiling = 1024 if blackwell and (release is None or release.sm100_1024) else 512
+    top = min(2 * seqs, ceiling, tokens)
     sizes = {n for n in (1, 2, 4) if n <= top} | set(range(8, min(top + 1, 256), 8))
     sizes |= set(range(256, top + 1, 16))
-    if tokens <= top:
+    if tokens <= top and (release is None or release.batch_graph):
         sizes.add(tokens)
     return len(sizes), sum(1 for n in sizes if n <= seqs)

@@ -32,12 +32,27 @@ def weight_bytes_per_param(quantization: str, dtype: str, facts: ModelFacts) -> 
 MXFP4_PAD = 256
 
 
-def body_bytes_per_param(facts: ModelFacts, quantization: str, dtype: str, tp: int = 1) -> float:
+def marlin_fp8_scale_bytes(facts: ModelFacts, quantization: str, dtype: str, gpu: GpuProfile | None) -> float:
+    """Bytes per weight of the scales vLLM makes for an FP8 checkpoint quantized in blocks
+    (`weight_block_size`, e.g. Qwen's and DeepSeek's -FP8) on a GPU without FP8 compute
+    (Ampere and older): the Marlin weight-only kernels take group-wise scales, so
+    `prepare_fp8_layer_for_marlin` / `prepare_fp8_moe_layer_for_marlin` repeat each block's
+    scale over its output channels in the model's dtype: one 16-bit scale per 128 weights."""
+    if quantization != "fp8" or gpu is None or gpu.supports_fp8:
+        return 0.0
+    block = (facts.config.get("quantization_config") or {}).get("weight_block_size")
+    if not block or len(block) != 2:
+        return 0.0
+    return DTYPE_BYTES[dtype] / int(block[1])
+
+
+def body_bytes_per_param(facts: ModelFacts, quantization: str, dtype: str, tp: int = 1,
+                         gpu: GpuProfile | None = None) -> float:
     """Mean bytes per parameter of the transformer body (all but embeddings and LM head) as
-    loaded on a rank of `tp`. Checkpoints that quantize only the routed experts (gpt-oss's
-    MXFP4: attention and router stay 16-bit, `modules_to_not_convert`) mix the two widths by
-    parameter count."""
-    per = weight_bytes_per_param(quantization, dtype, facts)
+    loaded on a rank of `tp` of `gpu`. Checkpoints that quantize only the routed experts
+    (gpt-oss's MXFP4: attention and router stay 16-bit, `modules_to_not_convert`) mix the two
+    widths by parameter count."""
+    per = weight_bytes_per_param(quantization, dtype, facts) + marlin_fp8_scale_bytes(facts, quantization, dtype, gpu)
     body = facts.num_params - facts.embedding_params
     if body <= 0 or not experts_only(facts):
         return per
@@ -58,20 +73,21 @@ def experts_only(facts: ModelFacts) -> bool:
     return any("self_attn" in str(m) or "attn" in str(m) for m in skipped)
 
 
-def total_weight_bytes(facts: ModelFacts, dtype: str, quantization: str) -> int:
+def total_weight_bytes(facts: ModelFacts, dtype: str, quantization: str, gpu: GpuProfile | None = None) -> int:
     """All weights: quantized linear layers, 16-bit embeddings and LM head."""
     body = facts.num_params - facts.embedding_params
-    per = body_bytes_per_param(facts, quantization, dtype)
+    per = body_bytes_per_param(facts, quantization, dtype, gpu=gpu)
     return int(body * per + facts.embedding_params * DTYPE_BYTES[dtype])
 
 
-def weight_bytes_per_gpu(facts: ModelFacts, dtype: str, quantization: str, tp: int, pp: int) -> int:
+def weight_bytes_per_gpu(facts: ModelFacts, dtype: str, quantization: str, tp: int, pp: int,
+                         gpu: GpuProfile | None = None) -> int:
     """Weights on the busiest GPU: layers split over PP stages (first stage also holds the
     embedding, last the LM head), every tensor split over TP ranks."""
     if not facts.is_llm:
-        return total_weight_bytes(facts, dtype, quantization)
+        return total_weight_bytes(facts, dtype, quantization, gpu)
     body = facts.num_params - facts.embedding_params
-    per = body_bytes_per_param(facts, quantization, dtype, tp)
+    per = body_bytes_per_param(facts, quantization, dtype, tp, gpu)
     layers_stage = math.ceil(facts.num_layers / pp) / facts.num_layers
     embed = facts.embedding_params * DTYPE_BYTES[dtype]
     embed_stage = embed if pp == 1 or facts.tie_word_embeddings else embed / 2

@@ -1,32 +1,79 @@
-"""Which vLLM release's memory accounting to size with (`--vllm-version`, `spec.render.vllmVersion`).
+"""What the vLLM release a user runs does at start-up (`--vllm-version`, `spec.render.vllmVersion`).
 
-vLLM changed how it measures the memory it leaves to the KV cache several times; each
-change is a profiler of `stackgen.sizing.engine.PROFILERS` (docs/sizing.md, "Which vLLM"):
-
-| releases | dense models | MoE models |
-| --- | --- | --- |
-| 0.2 - 0.9 (V0, and V1 up to 0.9) | legacy | legacy |
-| 0.10, 0.12 - 0.20 | v1-0.10 | v1-0.10 |
-| 0.11 (sort-path sampler in the profiling run) | v1-0.11 | v1-0.11 |
-| 0.21 - 0.25.0 (V1 model runner) | v1-mrv1 | v1-mrv1 |
-| 0.25.1 - 0.28 (Model Runner V2 for dense models) | v1-0.25 | v1-mrv1 |
-| 0.29 - 0.32 (Model Runner V2 with its CUDA graph reservation) | v1 | v1 |
+vLLM changed how it measures the memory it leaves to the KV cache, and the defaults it
+starts with, several times. `CHANGES` is the table of those changes, read off each
+release's own source (docs/sizing.md, "Which vLLM release"); a row holds until a later
+row changes it. `release_for` turns a version, a model and a GPU into a `Release`: the
+accounting (`stackgen.sizing.engine.PROFILERS`) and the defaults that release starts with.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 #: the release the reference runtime pins, and the newest whose accounting is modelled
 PINNED = "0.32"
 OLDEST = (0, 2)
 NEWEST = (0, 32)
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[.+-]?(?:rc|post|dev|a|b)\d*[\w.+-]*)?$")
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:\.\d+)*(?:[.+-]?(?:rc|post|dev|a|b)\d*[\w.+-]*)?$")
+
+#: Architectures Model Runner V2 runs by default before it ran every model (vLLM
+#: `DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES`, vllm/config/vllm.py).
+_MRV2_022 = frozenset({"Qwen3ForCausalLM"})
+_MRV2_023 = _MRV2_022 | {"LlamaForCausalLM", "MistralForCausalLM"}
+_MRV2_024 = _MRV2_023 | {"DeepseekV2ForCausalLM", "Qwen2MoeForCausalLM", "GraniteMoeForCausalLM"}
+
+#: (first release, what it changed). Keys:
+#: - sampler: the V1 model runner's top-k/top-p in the profiling run's dummy sampler:
+#:   "legacy" (V0 and V1 <= 0.9 accounting), "sort" (PyTorch full-vocabulary sort, profiler
+#:   v1-0.11), "fused" (FlashInfer/Triton: 14 bytes per logit, v1-0.10 / v1-mrv1)
+#: - utilization: vLLM's default --gpu-memory-utilization
+#: - graphs_cuda / graphs_rocm: the CUDA graph estimate is subtracted before the KV cache
+#: - mrv2: which models get Model Runner V2 by default: None, an architecture set (dense and
+#:   unquantized only in 0.22-0.23), "dense" (every non-MoE model plus the 0.24 set), "all"
+#: - mrv2_graphs: Model Runner V2 estimates its CUDA graphs (0.29; it returned 0 before)
+#: - top_tier: 16384 tokens / 1024 sequences on GPUs with >= 160 GiB
+#: - sm100_1024: capture sizes up to 1024 on Blackwell datacenter GPUs (compute capability 10.x)
+#: - batch_graph: max_num_batched_tokens joins the capture sizes when it is below the largest
+CHANGES: tuple[tuple[tuple[int, int, int], dict], ...] = (
+    ((0, 2, 0), dict(sampler="legacy", utilization=0.90, graphs_cuda=False, graphs_rocm=False, mrv2=None,
+                     mrv2_dense_only=False, mrv2_graphs=False, top_tier=False, sm100_1024=False,
+                     batch_graph=False)),
+    ((0, 10, 0), dict(sampler="fused")),     # V1: start snapshot after CUDA context and NCCL
+    ((0, 11, 0), dict(sampler="sort")),      # the sort path (0.11.1: FlashInfer sampler off, PR #26859)
+    ((0, 17, 0), dict(sampler="fused")),     # Triton top-k/top-p (PR #33538)
+    ((0, 20, 0), dict(utilization=0.92, graphs_cuda=True)),   # PR #38284
+    ((0, 20, 1), dict(batch_graph=True)),
+    ((0, 22, 0), dict(mrv2=_MRV2_022, mrv2_dense_only=True)),
+    ((0, 23, 0), dict(mrv2=_MRV2_023)),
+    ((0, 24, 0), dict(mrv2=_MRV2_024, mrv2_dense_only=False)),
+    ((0, 25, 0), dict(mrv2="dense")),         # PR #44443
+    ((0, 26, 0), dict(graphs_rocm=True)),
+    ((0, 28, 0), dict(top_tier=True, sm100_1024=True)),
+    ((0, 29, 0), dict(mrv2="all", mrv2_graphs=True)),
+)
 
 
 class UnsupportedVersion(ValueError):
     """A version string stackgen cannot read, or a release whose accounting it does not know."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """One vLLM release as the sizing sees it, for one model on one GPU."""
+
+    version: str
+    #: the memory accounting (stackgen.sizing.engine.PROFILERS)
+    profiler: str
+    #: vLLM's default --gpu-memory-utilization
+    gpu_memory_utilization: float
+    #: which model runner serves this model: "v2", "v1" (the V1 engine's GPUModelRunner) or "v0"
+    model_runner: str
+    top_tier: bool = True
+    sm100_1024: bool = True
+    batch_graph: bool = True
 
 
 def parse(version: str) -> tuple[int, int, int]:
@@ -36,22 +83,56 @@ def parse(version: str) -> tuple[int, int, int]:
     return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
 
 
-def profiler_for(version: str, moe: bool = False) -> str:
-    """The accounting of vLLM `version` for a dense or MoE model; UnsupportedVersion for
-    releases outside 0.2 - 0.32."""
-    major, minor, patch = parse(version)
-    if (major, minor) < OLDEST or (major, minor) > NEWEST:
+def _state(number: tuple[int, int, int]) -> dict:
+    state: dict = {}
+    for first, change in CHANGES:
+        if number >= first:
+            state.update(change)
+    return state
+
+
+def _uses_mrv2(state: dict, facts, quantized: bool) -> bool:
+    rule = state["mrv2"]
+    if rule is None:
+        return False
+    if rule == "all":
+        return True
+    moe = bool(facts is not None and facts.num_experts)
+    archs = set((facts.config.get("architectures") if facts is not None else None) or ())
+    if rule == "dense":
+        return not moe or bool(archs & _MRV2_024)
+    return bool(archs & rule) and not (state["mrv2_dense_only"] and (moe or quantized))
+
+
+def release_for(version: str, facts=None, gpu=None, quantization: str = "none") -> Release:
+    """The `Release` of vLLM `version` for model `facts` on `gpu` run with `quantization`
+    (facts or gpu may be None: a dense model on an NVIDIA GPU); UnsupportedVersion outside
+    0.2 - 0.32."""
+    number = parse(version)
+    if number[:2] < OLDEST or number[:2] > NEWEST:
         raise UnsupportedVersion(f"vLLM {version} is outside the releases whose memory accounting stackgen "
                                  f"models (0.{OLDEST[1]} to {PINNED}): size with {PINNED}, or the nearest "
                                  "release you can run")
-    if minor <= 9:
-        return "legacy"
-    if minor == 11:
-        return "v1-0.11"
-    if minor <= 20:
-        return "v1-0.10"
-    if (minor, patch) < (25, 1):
-        return "v1-mrv1"
-    if minor <= 28:
-        return "v1-mrv1" if moe else "v1-0.25"
-    return "v1"
+    state = _state(number)
+    rocm = gpu is not None and gpu.gpu_class.startswith("cdna")
+    graphs = state["graphs_rocm"] if rocm else state["graphs_cuda"]
+    if state["sampler"] == "legacy":
+        profiler, runner = "legacy", "v0" if number < (0, 8, 0) else "v1"
+    elif _uses_mrv2(state, facts, quantization != "none" or bool(facts is not None and facts.quantization)):
+        profiler, runner = ("v1" if state["mrv2_graphs"] and graphs else "v1-0.25"), "v2"
+    elif state["sampler"] == "sort":
+        profiler, runner = "v1-0.11", "v1"
+    else:
+        profiler, runner = ("v1-mrv1" if graphs else "v1-0.10"), "v1"
+    label = ".".join(map(str, number if number[2] else number[:2]))
+    return Release(label, profiler, state["utilization"], runner, state["top_tier"], state["sm100_1024"],
+                   state["batch_graph"])
+
+
+def profiler_for(version: str, facts=None, gpu=None, quantization: str = "none") -> str:
+    """The accounting of vLLM `version` for `facts` on `gpu` (release_for(...).profiler)."""
+    return release_for(version, facts, gpu, quantization).profiler
+
+
+#: the pinned release for a dense model on an NVIDIA GPU: what `size` answers without --vllm-version
+PINNED_RELEASE = release_for(PINNED)

@@ -52,16 +52,24 @@ def test_text_output_uses_vllm_032_default_utilization_and_says_it_is_a_warm_sta
     assert "warm start" in default.stdout and "compile cache" in default.stdout
 
 
-def test_cli_default_utilization_is_the_sizing_core_constant():
-    """The flag's default is a literal (keeps `--help` free of the sizing imports); it must
-    stay the constant the core uses."""
-    import inspect
-
-    from stackgen.cli.size import size
+def test_the_default_utilization_is_the_release_users_run():
+    """Without --gpu-memory-utilization `size` starts as the release does: 0.92 since vLLM
+    0.20 (the pinned release, the engine-settings contract's default), 0.9 before; the
+    KV cache follows."""
     from stackgen.sizing.engine import VLLM_GPU_MEMORY_UTILIZATION
+    from stackgen.sizing.releases import PINNED_RELEASE
 
-    option = inspect.signature(size).parameters["gpu_memory_utilization"].default
-    assert option.default == VLLM_GPU_MEMORY_UTILIZATION
+    assert PINNED_RELEASE.gpu_memory_utilization == VLLM_GPU_MEMORY_UTILIZATION == 0.92
+
+    def tokens(*extra: str) -> int:
+        proc = run("--model", "llama-3.1-8b", "--gpu", "a10g", "--max-model-len", "8192", *extra, "-o", "json")
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["kvCacheTokens"]
+
+    old = tokens("--vllm-version", "0.19.1")
+    assert old == tokens("--vllm-version", "0.19.1", "--gpu-memory-utilization", "0.9")
+    assert old < tokens("--vllm-version", "0.19.1", "--gpu-memory-utilization", "0.92")
+    assert tokens() == tokens("--gpu-memory-utilization", "0.92")
 
 
 def test_performance_flags_add_a_performance_object_with_the_contract_keys():

@@ -8,31 +8,66 @@ from pathlib import Path
 
 import pytest
 
-from stackgen.catalog import resolve_model
-from stackgen.sizing.releases import UnsupportedVersion, parse, profiler_for
+from stackgen.catalog import resolve_gpu, resolve_model
+from stackgen.sizing.releases import UnsupportedVersion, parse, profiler_for, release_for
 from stackgen.yamlio import read_data
 
 CASES = Path(__file__).resolve().parents[2] / "sizing_cases" / "vllm_logs.yaml"
 
 
 def test_each_logged_release_maps_to_the_accounting_its_log_was_scored_with():
+    from stackgen.sizing.accuracy import _gpu, release_of
+
     checked = 0
     for case in read_data(CASES)["cases"]:
-        m = re.search(r"\d+\.\d+(?:\.\d+)?", str(case.get("vllm") or ""))
-        if not m:
-            continue
         facts = resolve_model(case["model"])
-        moe = bool(facts and facts.num_experts)
-        assert profiler_for(m.group(0), moe) == case["profiler"], (case["id"], m.group(0))
+        release = release_of(case, facts, _gpu(case))
+        if release is None:
+            continue
+        assert release.profiler == case["profiler"], (case["id"], release)
         checked += 1
-    assert checked >= 20
+    assert checked >= 25
 
 
-@pytest.mark.parametrize("version,expected", [("0.32.0", "v1"), ("0.29", "v1"), ("0.25.0", "v1-mrv1"),
-                                              ("0.25.1", "v1-0.25"), ("0.20.2", "v1-0.10"), ("0.9.2", "legacy"),
-                                              ("v0.11.0rc1", "v1-0.11"), ("0.12.0", "v1-0.10"), ("0.27.1.post1", "v1-0.25")])
-def test_release_boundaries(version, expected):
-    assert profiler_for(version) == expected
+@pytest.mark.parametrize("version,model,gpu,profiler,runner", [
+    ("0.32.0", "qwen3-30b-a3b", "h100", "v1", "v2"), ("0.29", "qwen2.5-7b", "h100", "v1", "v2"),
+    ("0.28", "qwen3-30b-a3b", "h100", "v1-mrv1", "v1"), ("0.28", "qwen2.5-7b", "h100", "v1-0.25", "v2"),
+    ("0.25.0", "qwen2.5-7b", "h100", "v1-0.25", "v2"), ("0.24", "qwen2.5-7b", "h100", "v1-mrv1", "v1"),
+    ("0.23", "llama-3.1-8b", "h100", "v1-0.25", "v2"), ("0.22.1", "llama-3.1-8b", "h100", "v1-mrv1", "v1"),
+    ("0.22", "qwen3-8b", "h100", "v1-0.25", "v2"), ("0.22", "qwen3-8b-fp8", "h100", "v1-mrv1", "v1"),
+    ("0.24", "qwen3-8b-fp8", "h100", "v1-0.25", "v2"),
+    ("0.20.0", "qwen3-8b", "h100", "v1-mrv1", "v1"), ("0.19.1", "qwen3-8b", "h100", "v1-0.10", "v1"),
+    ("0.17", "qwen3-8b", "h100", "v1-0.10", "v1"), ("0.16", "qwen3-8b", "h100", "v1-0.11", "v1"),
+    ("0.12.0", "qwen3-8b", "h100", "v1-0.11", "v1"), ("v0.11.0rc1", "qwen3-8b", "h100", "v1-0.11", "v1"),
+    ("0.10.1.1", "qwen3-8b", "h100", "v1-0.10", "v1"), ("0.9.2", "qwen3-8b", "h100", "legacy", "v1"),
+    ("0.6.5", "qwen3-8b", "h100", "legacy", "v0"), ("0.27.1.post1", "qwen3-8b", "h100", "v1-0.25", "v2"),
+    # ROCm: the CUDA graph estimate is skipped before 0.26 (vllm/v1/worker/gpu_worker.py)
+    ("0.25.0", "qwen3-30b-a3b", "mi300x", "v1-0.10", "v1"), ("0.26", "qwen3-30b-a3b", "mi300x", "v1-mrv1", "v1"),
+])
+def test_release_boundaries(version, model, gpu, profiler, runner):
+    release = release_for(version, resolve_model(model), resolve_gpu(gpu))
+    assert (release.profiler, release.model_runner) == (profiler, runner)
+
+
+@pytest.mark.parametrize("version,utilization", [("0.19.1", 0.9), ("0.20", 0.92), ("0.11", 0.9), ("0.32", 0.92)])
+def test_each_release_starts_with_its_own_default_utilization(version, utilization):
+    assert release_for(version).gpu_memory_utilization == utilization
+
+
+def test_batching_and_capture_defaults_follow_the_release():
+    """vLLM 0.28 added the 16384 / 1024 tier from 160 GiB and capture sizes up to 1024 on
+    Blackwell: a B200 sized for 0.27 profiles 8192 tokens and fewer graphs, so its CUDA graph
+    estimate and activation peak are smaller and the KV cache larger."""
+    from stackgen.sizing.engine import batching_defaults, cudagraph_capture_sizes
+
+    b200, h100 = resolve_gpu("b200"), resolve_gpu("h100")
+    old, new = release_for("0.27.1"), release_for("0.28")
+    assert batching_defaults(b200, None, old) == (8192, 1024)
+    assert batching_defaults(b200, None, new) == batching_defaults(b200) == (16384, 1024)
+    assert batching_defaults(h100, None, new) == (8192, 1024)
+    assert cudagraph_capture_sizes(b200, None, old) == (51, 51)
+    assert cudagraph_capture_sizes(b200, None, new) == (83, 83)
+    assert cudagraph_capture_sizes(h100, None, new) == (51, 51)
 
 
 @pytest.mark.parametrize("version", ["0.33", "1.0", "0.1.4", "latest", "0.x", ""])
