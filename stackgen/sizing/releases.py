@@ -17,7 +17,9 @@ PINNED = "0.32"
 OLDEST = (0, 2)
 NEWEST = (0, 32)
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:\.\d+)*(?:[.+-]?(?:rc|post|dev|a|b)\d*[\w.+-]*)?$")
+#: X.Y[.Z[.N]], then PEP 440 pre/post/dev segments and a +local label (vLLM's nightly and
+#: vendor builds: 0.20.1rc1.dev16+g7a1eb8ac2, 0.13.0+faa43dbf.nv26.01)
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:\.\d+)*(?:[.-]?(?:rc|post|dev|a|b)\d*)*(?:\+[\w.]+)?$")
 
 #: Architectures Model Runner V2 runs by default before it ran every model (vLLM
 #: `DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES`, vllm/config/vllm.py).

@@ -51,3 +51,22 @@ def test_the_runtime_passes_vllm_s_name_for_each_format(ours, vllm):
     ({"quant_method": "mxfp4"}, "mxfp4"), ({"quant_method": "fp8"}, "fp8"), ({}, None)])
 def test_a_checkpoint_config_names_its_format(qcfg, expected):
     assert _quantization({"quantization_config": qcfg}) == expected
+
+
+def test_block_fp8_checkpoints_on_gpus_without_fp8_carry_marlin_s_group_scales():
+    """vLLM runs a block-quantized FP8 checkpoint on Ampere through the Marlin weight-only
+    kernels, which repeat each 128 x 128 block's scale over its output channels in 16 bits:
+    one 2-byte scale per 128 weights more than on a GPU with FP8 compute. Qwen3-Coder-30B-A3B
+    -FP8 logs 29.54 GiB of weights on an A100-40GB (vLLM 0.19.1)."""
+    facts = resolve_model("Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8")
+    assert facts is not None and facts.quantization == "fp8"
+    settings = settings_from(max_model_len=32768, gpu_memory_utilization=0.9)
+    ampere = size(facts, resolve_gpu("a100-40gb"), settings)
+    hopper = size(facts, resolve_gpu("h100"), settings)
+    body = facts.num_params - facts.embedding_params
+    assert ampere.weight_bytes_per_gpu - hopper.weight_bytes_per_gpu == pytest.approx(body * 2 / 128, rel=0.01)
+    assert abs(ampere.weight_bytes_per_gpu / GiB - 29.54) < 0.15
+    # online FP8 of a 16-bit checkpoint quantizes per tensor: no group scales
+    online = size(resolve_model("qwen3-coder-30b-a3b"), resolve_gpu("a100-40gb"),
+                  settings.replace(quantization="fp8"))
+    assert online.weight_bytes_per_gpu == hopper.weight_bytes_per_gpu

@@ -70,12 +70,21 @@ def test_batching_and_capture_defaults_follow_the_release():
     assert cudagraph_capture_sizes(h100, None, new) == (51, 51)
 
 
-@pytest.mark.parametrize("version", ["0.33", "1.0", "0.1.4", "latest", "0.x", ""])
+@pytest.mark.parametrize("version,number", [("0.20.1rc1.dev16+g7a1eb8ac2", (0, 20, 1)),
+                                            ("0.13.0+faa43dbf.nv26.01", (0, 13, 0)), ("0.10.1.1", (0, 10, 1)),
+                                            ("v0.15.1", (0, 15, 1)), ("0.27.1.post1", (0, 27, 1))])
+def test_nightly_vendor_and_patch_builds_read_as_their_release(version, number):
+    """What `vllm --version` prints on nightly, vendor (NVIDIA's containers) and patch builds."""
+    assert parse(version) == number
+    assert release_for(version).version == ".".join(map(str, number if number[2] else number[:2]))
+
+
+@pytest.mark.parametrize("version", ["0.33", "1.0", "0.1.4", "latest", "0.x", "", "0.11;rm -rf"])
 def test_unknown_or_unmodelled_releases_are_refused_with_the_range(version):
     with pytest.raises(UnsupportedVersion) as err:
         profiler_for(version)
     assert "0.32" in str(err.value) or "X.Y" in str(err.value)
-    if version not in ("latest", "0.x", ""):
+    if version not in ("latest", "0.x", "", "0.11;rm -rf"):
         assert parse(version)
 
 
