@@ -87,7 +87,7 @@ def size(
         if output == "json":
             out.echo(data)
         else:
-            typer.echo(_text(result, data.get("performance"), data["notes"]))
+            typer.echo(_text(result, data.get("performance"), data["notes"], release))
         if not result.fits:
             raise CheckFailed(f"{facts.name} does not fit on {result.gpu} with these settings")
 
@@ -175,9 +175,14 @@ def _settings(**values):
                            for name, message in err.problems]) from None
 
 
-def _text(result, perf: dict | None = None, notes: list[str] | None = None) -> str:
+def _text(result, perf: dict | None = None, notes: list[str] | None = None, release=None) -> str:
+    from stackgen.sizing.releases import PINNED_RELEASE, parse
+
     data = result.to_json()
+    release = release or PINNED_RELEASE
+    runner = {"v2": "Model Runner V2", "v1": "V1 model runner", "v0": "V0 engine"}[release.model_runner]
     rows = [("model", data["model"]), ("gpu", data["gpu"]),
+            ("vLLM release", f"{release.version} ({runner}; accounting {release.profiler})"),
             ("tensor x pipeline parallel", f"{data['tensorParallelSize']} x {data['pipelineParallelSize']}"),
             ("dtype / quantization", f"{data['dtype']} / {data['quantization']} (KV cache {result.kv_cache_dtype})"),
             ("max model len", data["maxModelLen"]),
@@ -204,7 +209,7 @@ def _text(result, perf: dict | None = None, notes: list[str] | None = None) -> s
         band = perf.get("errorBand", {})
         lines.append("note: performance is a model (docs/performance-model.md): TTFT "
                      f"{band.get('ttftMs')} ms, TPOT {band.get('tpotMs')} ms (4 in 5 published cases fall in such a band)")
-    if data["kvCacheTokens"] is not None:
+    if data["kvCacheTokens"] is not None and parse(release.version) >= (0, 27, 0):
         lines.append("note: a warm start; with an empty torch.compile cache vLLM charges the compile's "
                      "scratch to the KV budget (about 1 GiB per GPU on an 8B model, docs/sizing.md)")
     return "\n".join(lines)

@@ -50,6 +50,17 @@ def test_text_output_uses_vllm_032_default_utilization_and_says_it_is_a_warm_sta
               for line in out.splitlines() if line.startswith("KV cache tokens")]
     assert tokens[0] > tokens[1]
     assert "warm start" in default.stdout and "compile cache" in default.stdout
+    assert "vLLM release                0.32 (Model Runner V2; accounting v1)" in default.stdout
+
+
+def test_text_output_names_the_release_and_its_defaults():
+    """An older release says so, starts at its own utilization, and has no cold-compile note
+    (torch.compile's scratch is charged to the KV budget only in 0.27-0.32)."""
+    old = run("--model", "llama-3.1-8b", "--gpu", "l4", "--max-model-len", "8192", "--vllm-version", "0.19.1")
+    assert old.returncode == 0, old.stderr
+    assert "vLLM release                0.19.1 (V1 model runner; accounting v1-0.10)" in old.stdout
+    assert "gpu memory utilization      0.9\n" in old.stdout
+    assert "compile cache" not in old.stdout
 
 
 def test_the_default_utilization_is_the_release_users_run():
