@@ -21,6 +21,8 @@ def size(
     quantization: str = typer.Option("none", "--quantization",
                                      help="none | fp8 | awq | gptq | awq_marlin | gptq_marlin | mxfp4 | nvfp4 | int8"),
     kv_cache_dtype: str = typer.Option("auto", "--kv-cache-dtype", help="auto | fp8"),
+    eager: bool = typer.Option(False, "--enforce-eager",
+                               help="vLLM's --enforce-eager: no torch.compile and no CUDA graphs."),
     max_num_seqs: int = typer.Option(None, "--max-num-seqs", help="vLLM's --max-num-seqs (default: vLLM's for the GPU)."),
     max_num_batched_tokens: int = typer.Option(
         None, "--max-num-batched-tokens", help="vLLM's --max-num-batched-tokens (default: vLLM's for the GPU)."),
@@ -70,7 +72,8 @@ def size(
         settings = _settings(tensor_parallel_size=tp, pipeline_parallel_size=pp,
                              gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
                              dtype=dtype, quantization=quantization, kv_cache_dtype=kv_cache_dtype,
-                             max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
+                             max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens,
+                             extra_args=["--enforce-eager"] if eager else [])
         result = size_model(facts, gpu_profile, settings, release)
         if not result.fits and facts.is_llm:
             from stackgen.sizing.core import with_suggestion
@@ -87,7 +90,7 @@ def size(
         if output == "json":
             out.echo(data)
         else:
-            typer.echo(_text(result, data.get("performance"), data["notes"], release))
+            typer.echo(_text(result, data.get("performance"), data["notes"], release, eager))
         if not result.fits:
             raise CheckFailed(f"{facts.name} does not fit on {result.gpu} with these settings")
 
@@ -175,7 +178,8 @@ def _settings(**values):
                            for name, message in err.problems]) from None
 
 
-def _text(result, perf: dict | None = None, notes: list[str] | None = None, release=None) -> str:
+def _text(result, perf: dict | None = None, notes: list[str] | None = None, release=None,
+          eager: bool = False) -> str:
     from stackgen.sizing.releases import PINNED_RELEASE, parse
 
     data = result.to_json()
@@ -209,7 +213,7 @@ def _text(result, perf: dict | None = None, notes: list[str] | None = None, rele
         band = perf.get("errorBand", {})
         lines.append("note: performance is a model (docs/performance-model.md): TTFT "
                      f"{band.get('ttftMs')} ms, TPOT {band.get('tpotMs')} ms (4 in 5 published cases fall in such a band)")
-    if data["kvCacheTokens"] is not None and parse(release.version) >= (0, 27, 0):
+    if data["kvCacheTokens"] is not None and parse(release.version) >= (0, 27, 0) and not eager:
         lines.append("note: a warm start; with an empty torch.compile cache vLLM charges the compile's "
                      "scratch to the KV budget (about 1 GiB per GPU on an 8B model, docs/sizing.md)")
     return "\n".join(lines)

@@ -95,7 +95,8 @@ def evaluate(case: dict) -> CaseResult:
         gpu_memory_utilization=util, max_model_len=case["max_model_len"],
         dtype=case.get("dtype", "auto"), quantization=case.get("quantization", "none"),
         kv_cache_dtype=case.get("kv_cache_dtype", "auto"),
-        max_num_batched_tokens=case.get("max_num_batched_tokens"), max_num_seqs=case.get("max_num_seqs"))
+        max_num_batched_tokens=case.get("max_num_batched_tokens"), max_num_seqs=case.get("max_num_seqs"),
+        extra_args=["--enforce-eager"] if case.get("enforce_eager") else [])
     profiler = release.profiler if release else case.get("profiler", "v1")
     result = size(facts, gpu, settings, release or profiler)
     return CaseResult(id=case["id"], source=case["source"], model=facts.name, gpu=case["gpu"],

@@ -15,6 +15,7 @@ from stackgen.sizing.engine import (
     compute_dtype,
     cudagraph_capture_sizes,
     effective_quantization,
+    enforce_eager,
     validate,
 )
 from stackgen.sizing.releases import Release
@@ -131,6 +132,8 @@ def _llm_activation(facts: ModelFacts, gpu: GpuProfile, s: EngineSettings, dtype
     plus (vLLM 0.21+) the CUDA graph memory estimate it reserves before the KV cache."""
     tokens, seqs = batching_defaults(gpu, s, release)
     peak = M.activation_bytes(facts, dtype, s.tensor_parallel_size, tokens, seqs, profiler)
+    if enforce_eager(s):
+        return peak
     return peak + M.cudagraph_bytes(sum(cudagraph_capture_sizes(gpu, s, release)), profiler)
 
 

@@ -92,6 +92,17 @@ def effective_quantization(facts: ModelFacts, s: EngineSettings) -> str:
     return facts.quantization or "none"
 
 
+def enforce_eager(s: EngineSettings) -> bool:
+    """`--enforce-eager` among the engine's extra arguments: vLLM then neither compiles
+    (CompilationMode.NONE) nor captures CUDA graphs (CUDAGraphMode.NONE), so no graph
+    estimate is subtracted and no compile scratch is charged (vllm/config/vllm.py)."""
+    for arg in s.extra_args:
+        name, _, value = arg.partition("=")
+        if name == "--enforce-eager" and value.lower() not in ("false", "0", "no"):
+            return True
+    return False
+
+
 def large_gpu(gpu: GpuProfile) -> bool:
     """vLLM's `EngineArgs.get_batch_defaults` test: >= 70 GiB of device memory and not an A100."""
     return gpu.memory_bytes >= 70 * GiB and "a100" not in gpu.name.lower()

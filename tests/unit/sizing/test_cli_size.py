@@ -149,3 +149,17 @@ def test_a_user_gpu_profile_file_sizes_like_a_catalog_one_and_bad_ones_name_file
 def test_vllm_version_outside_the_modelled_releases_is_exit_2():
     proc = run("--model", "llama-3.1-8b", "--gpu", "h100", "--vllm-version", "0.40")
     assert proc.returncode == 2 and "--vllm-version" in proc.stderr and "0.32" in proc.stderr
+
+
+def test_enforce_eager_leaves_the_cuda_graph_estimate_to_the_kv_cache_where_a_release_subtracts_it():
+    """vLLM 0.20+ subtracts its CUDA graph estimate before the KV cache; --enforce-eager
+    captures no graphs, so the KV cache keeps that memory. 0.19 never subtracted it."""
+    def kv(*extra: str) -> float:
+        proc = run("--model", "qwen3-8b", "--gpu", "a10g", "--max-model-len", "8192", *extra, "-o", "json")
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["kvCacheGiBPerGpu"]
+
+    assert kv("--enforce-eager") - kv() > 0.4
+    assert kv("--enforce-eager", "--vllm-version", "0.19.1") == kv("--vllm-version", "0.19.1")
+    text = run("--model", "qwen3-8b", "--gpu", "a10g", "--max-model-len", "8192", "--enforce-eager")
+    assert "compile cache" not in text.stdout
