@@ -25,7 +25,7 @@ from pydantic.alias_generators import to_camel
 
 API_VERSION = "stackgen.dev/v1alpha1"
 KIND = "EngineSettings"
-#: vLLM's own `--gpu-memory-utilization` default since 0.21 (`CacheConfig`, PR #38284): what
+#: vLLM's own `--gpu-memory-utilization` default since 0.20 (`CacheConfig`, PR #38284): what
 #: a document without the key gets, and what `stackgen size` assumes unless told.
 VLLM_GPU_MEMORY_UTILIZATION = 0.92
 #: What `stackgen render` writes unless the stack sets spec.render.gpuMemoryUtilization: a

@@ -66,7 +66,7 @@ def size(
             raise InputError(f"unknown model '{model}'", field="--model",
                              fix=f"pass a path to the model's config.json, or one of: {', '.join(model_names())}")
         workload = _workload(input_tokens, output_tokens, concurrency, request_rate)
-        release = _release(vllm_version, facts, gpu_profile, quantization)
+        release = _release(vllm_version, facts, gpu_profile)
         if gpu_memory_utilization is None:
             gpu_memory_utilization = release.gpu_memory_utilization
         settings = _settings(tensor_parallel_size=tp, pipeline_parallel_size=pp,
@@ -82,6 +82,7 @@ def size(
         data = result.to_json()
         data["vllmVersion"], data["accounting"] = release.version, release.profiler
         data["modelRunner"] = release.model_runner
+        data["gpuMemoryUtilization"] = result.gpu_memory_utilization
         if workload is not None and not facts.is_llm:
             data["notes"].append(f"performance is predicted for LLMs only; {facts.name} is not one ({facts.kind})")
             data["performance"] = None
@@ -102,14 +103,14 @@ FLAGS = {"tensorParallelSize": "--tp", "pipelineParallelSize": "--pp",
          "maxNumSeqs": "--max-num-seqs", "maxNumBatchedTokens": "--max-num-batched-tokens"}
 
 
-def _release(version: str | None, facts, gpu, quantization: str):
+def _release(version: str | None, facts, gpu):
     """The vLLM release to size with (its accounting and defaults); a version outside the
     modelled releases is exit 2."""
     from stackgen.errors import InputError
     from stackgen.sizing.releases import PINNED, UnsupportedVersion, release_for
 
     try:
-        return release_for(version or PINNED, facts, gpu, quantization)
+        return release_for(version or PINNED, facts, gpu)
     except UnsupportedVersion as err:
         raise InputError(str(err), field="--vllm-version", fix=f"pass a release from 0.2 to {PINNED}") from None
 

@@ -141,13 +141,12 @@ def _pool_reasons(model: Model, pool: NodePool, gpu: GpuProfile | None, tier: st
     return (head, *sizing.reasons)
 
 
-def accounting(stack: Stack, facts: ModelFacts | None, model: Model | None = None):
+def accounting(stack: Stack, facts: ModelFacts | None):
     """The vLLM release the stack runs (`spec.render.vllmVersion`) for this model: its
     memory accounting and defaults (stackgen.sizing.releases.Release)."""
     from stackgen.sizing.releases import release_for
 
-    quant = model.quantization if model is not None and model.quantization not in (None, "auto") else "none"
-    return release_for(stack.spec.render.vllm_version, facts, None, quant)
+    return release_for(stack.spec.render.vllm_version, facts)
 
 
 def _explicit_replicas(model: Model) -> int | None:
@@ -166,7 +165,7 @@ def _place_llm(model: Model, stack: Stack, facts: ModelFacts,
     pool's misses when no layout fits anywhere."""
     util = stack.spec.render.gpu_memory_utilization
     params = search.load_params()
-    profiler = accounting(stack, facts, model)
+    profiler = accounting(stack, facts)
     per_pool, tried = [], []
     for pool, gpu, per_node, nodes in pools:
         found, misses = search.candidate_layouts(model, facts, pool, gpu, gpus_per_node=per_node, nodes=nodes,

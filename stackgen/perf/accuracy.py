@@ -165,7 +165,13 @@ def _with_first_wave(rep, params, w: Workload, c: int, prompts, steady_s: float)
 
 def _fitting(facts, gpu, values: dict, needed: int, notes: list):
     """The engine's sizing: the run's settings, with max-model-len capped to what the KV
-    cache holds when the run did not state it (vLLM would not have started otherwise)."""
+    cache holds when the run did not state it (vLLM would not have started otherwise).
+
+    Sized with the pinned release's accounting, not the run's (`vllm:`): the performance
+    constants were fitted that way, and for 0.10 - 0.11.0 the release alone does not say
+    which sampler profiled (FlashInfer where installed, as in the vllm-openai image; the
+    PyTorch sort path in a plain pip install): gpustack's Qwen3-32B run under 0.11.0 serves
+    32K-token requests that a sort-path start on one H100 would not have room for."""
     settings = settings_from(**values)
     result = size(facts, gpu, settings)
     if result.fits:

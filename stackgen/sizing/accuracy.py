@@ -78,7 +78,7 @@ def _published_tokens(case: dict, per_token: int) -> int:
 def release_of(case: dict, facts=None, gpu=None) -> Release | None:
     """The release the case's `vllm:` line names (its first X.Y[.Z]), None when it names none."""
     m = re.search(r"\d+\.\d+(?:\.\d+)?", str(case.get("vllm") or ""))
-    return release_for(m.group(0), facts, gpu, case.get("quantization", "none")) if m else None
+    return release_for(m.group(0), facts, gpu) if m else None
 
 
 def evaluate(case: dict) -> CaseResult:
@@ -123,7 +123,7 @@ def counted(results: list[CaseResult], split: str | None = None,
 
 #: the V1 engine's accounting since 0.10 ("v1" is the default path: vLLM 0.32)
 V1_PROFILERS = ("v1", "v1-0.25", "v1-mrv1", "v1-0.11", "v1-0.10")
-#: Model Runner V2 (vLLM 0.25.1+): the accounting of the pinned vLLM 0.32, with or without
+#: Model Runner V2 (vLLM 0.22+ for some architectures, 0.25 every dense model, 0.29 all): the accounting of the pinned vLLM 0.32, with or without
 #: its CUDA graph reservation
 MRV2_PROFILERS = MODEL_RUNNER_V2
 

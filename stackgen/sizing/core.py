@@ -91,9 +91,9 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
     defaults), or a `Release` (stackgen.sizing.releases: its accounting and defaults).
 
     Raises InputError for settings vLLM would reject."""
-    release = profiler if isinstance(profiler, Release) else None
+    release = profiler.for_gpu(gpu) if isinstance(profiler, Release) else None
     profiler = release.profiler if release else profiler
-    validate(facts, gpu, settings, profiler)
+    validate(facts, gpu, settings, profiler, release)
     tp, pp = settings.tensor_parallel_size, settings.pipeline_parallel_size
     dtype = compute_dtype(facts, gpu, settings)
     quant = effective_quantization(facts, settings)
@@ -129,7 +129,7 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
 def _llm_activation(facts: ModelFacts, gpu: GpuProfile, s: EngineSettings, dtype: str,
                     profiler: str, release: Release | None = None) -> int:
     """What vLLM itself calls peak activation memory: the profiling run's transient peak
-    plus (vLLM 0.21+) the CUDA graph memory estimate it reserves before the KV cache."""
+    plus (vLLM 0.20+, unless eager) the CUDA graph memory estimate it reserves before the KV cache."""
     tokens, seqs = batching_defaults(gpu, s, release)
     peak = M.activation_bytes(facts, dtype, s.tensor_parallel_size, tokens, seqs, profiler)
     if enforce_eager(s):

@@ -16,10 +16,10 @@ GiB = 1 << 30
 PROFILERS = ("v1", "v1-0.25", "v1-mrv1", "v1-0.11", "v1-0.10", "legacy")
 #: The vLLM memory accounting the default path models: the pinned vLLM 0.32 (Model Runner V2:
 #: CUDA graph memory reserved before the KV cache, no sampling parameters in the profiling
-#: run). Others: "v1-0.25" (Model Runner V2 in 0.25.1-0.28: no CUDA graph reservation),
-#: "v1-mrv1" (0.21+ with the V1 model runner), "v1-0.10" (V1 0.10 and 0.12-0.20: no CUDA
-#: graph reservation), "v1-0.11" (0.11: its sort-path sampler profiling), "legacy" (V0 and
-#: V1 <= 0.9); docs/sizing.md
+#: run). Others: "v1-0.25" (Model Runner V2 in 0.22-0.28: no CUDA graph reservation),
+#: "v1-mrv1" (0.20+ with the V1 model runner), "v1-0.10" (V1 0.10 and 0.17-0.19: no CUDA
+#: graph reservation), "v1-0.11" (0.11-0.16: the sort-path sampler profiling), "legacy" (V0
+#: and V1 <= 0.9); which release gets which: stackgen.sizing.releases, docs/sizing.md
 DEFAULT_PROFILER = "v1"
 #: vLLM's KV cache block size (tokens per block) on CUDA.
 BLOCK_SIZE = 16
@@ -31,17 +31,17 @@ def _bad(field: str, message: str, fix: str) -> InputError:
 
 
 def validate(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings,
-             profiler: str = DEFAULT_PROFILER) -> None:
+             profiler: str = DEFAULT_PROFILER, release=None) -> None:
     """Reject settings vLLM itself would reject for this model and GPU, with the flag to
     change (the contract's own types and ranges are checked when the settings are made)."""
     if profiler not in PROFILERS:
         raise _bad("profiler", f"'{profiler}' is not a known vLLM accounting",
                    f"use one of: {', '.join(PROFILERS)}")
     if facts.is_llm:
-        _check_llm(facts, gpu, s)
+        _check_llm(facts, gpu, s, release)
 
 
-def _check_llm(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings) -> None:
+def _check_llm(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings, release=None) -> None:
     tp = s.tensor_parallel_size
     if facts.num_attention_heads % tp:
         raise _bad("tp", f"{facts.name} has {facts.num_attention_heads} attention heads, which "
@@ -55,7 +55,7 @@ def _check_llm(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings) -> 
         raise _bad("max-model-len", f"{s.max_model_len} exceeds the model's max_position_embeddings ({limit})",
                    f"pass --max-model-len {limit} or less")
     if gpu is not None:
-        tokens, seqs = batching_defaults(gpu, s)
+        tokens, seqs = batching_defaults(gpu, s, release)
         if tokens < seqs:   # vLLM's SchedulerConfig refuses it
             which = "max-num-batched-tokens" if s.max_num_batched_tokens else "max-num-seqs"
             raise _bad(which, f"max-num-batched-tokens ({tokens}) is smaller than max-num-seqs ({seqs}): "

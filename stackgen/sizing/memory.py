@@ -138,16 +138,18 @@ def blocks_per_request(facts: ModelFacts, max_len: int) -> float:
 #:   `_dummy_sampler_run`): the dummy batch carries no sampling parameters, so
 #:   `Sampler.apply_sampling_params` returns early and top-k/top-p are skipped; only the
 #:   16-bit logits of `compute_logits` (2) exist, `gumbel_sample` keeps per-block maxima.
-#: - "v1-0.25": Model Runner V2 as in vLLM 0.25.1-0.28 (the default for dense models since
-#:   0.25.1): the same sampler, but no CUDA graph reservation yet (vLLM PR #53306, 0.29).
-#: - "v1-mrv1": the V1 model runner (`vllm/v1/worker/gpu_model_runner.py`, the default of
-#:   vLLM 0.21 to ~0.26 and for MoE models until MRV2 covered them): the dummy metadata
+#: - "v1-0.25": Model Runner V2 as in vLLM 0.22-0.28 (some architectures from 0.22, every
+#:   dense model from 0.25): the same sampler, but its `profile_cudagraph_memory` returned 0
+#:   (the reservation came in 0.29).
+#: - "v1-mrv1": the V1 model runner (`vllm/v1/worker/gpu_model_runner.py`) from vLLM 0.20,
+#:   when the CUDA graph estimate started to be subtracted (MoE models until 0.29; FlashInfer
+#:   top-k/top-p from 0.21 takes the same 14 bytes: fp32 logits, masked copy, softmax): the dummy metadata
 #:   sets top-k/top-p and a second call with a generator takes `forward_native`: the
 #:   16-bit logits (2), their fp32 copy (4; temperature and the Triton top-k/top-p work in
 #:   place), the softmax probabilities (4) and the exponential noise `q` (4).
-#: - "v1-0.10": V1 0.10 and 0.12-0.20, counted like "v1-mrv1" (the sampler's profiling
-#:   changed between those releases; see docs/sizing.md).
-#: - "v1-0.11": V1 0.11, whose profiling run took PyTorch's sort path for top-k/top-p: its
+#: - "v1-0.10": V1 0.10 and 0.17-0.19 (Triton top-k/top-p), counted like "v1-mrv1" without
+#:   the CUDA graph estimate (docs/sizing.md).
+#: - "v1-0.11": V1 0.11-0.16, whose profiling run took PyTorch's sort path for top-k/top-p: its
 #:   logs print a peak activation of 38 bytes per logit on every model (4.76 GiB for 1024 x
 #:   128,256 logits on Llama-3.1-8B, 5.56 GiB for Qwen3-0.6B; llm-d's memory table).
 #: - "legacy": the V0 sampler (full sort with int64 indices, cumulative sum, masks,
@@ -228,7 +230,7 @@ def non_torch_bytes(gpu: GpuProfile, tp: int, pp: int, profiler: str = "v1") -> 
     return int(base + nccl)
 
 
-#: vLLM 0.21+ `GPUModelRunner.profile_cudagraph_memory` captures the first two graphs of
+#: vLLM 0.20+ `GPUModelRunner.profile_cudagraph_memory` captures the first two graphs of
 #: each mode, takes the first capture plus (graphs - 1) x the second's growth, and
 #: `determine_available_memory` subtracts that estimate before sizing the KV cache
 #: ("Estimated CUDA graph memory: N GiB total"). Modelled as a fixed part (the two first
@@ -241,7 +243,7 @@ CUDAGRAPH_PER_GRAPH_GIB = 0.0047
 
 def cudagraph_bytes(graphs: int, profiler: str = "v1") -> int:
     """CUDA graph memory vLLM reserves before sizing the KV cache: only the current
-    profiler (vLLM 0.21+) does; 0.10-0.20 and older logged it but did not subtract it."""
+    profilers (vLLM 0.20+) do; 0.10-0.19 and older logged it but did not subtract it."""
     if profiler not in CUDAGRAPH_RESERVED or graphs <= 0:
         return 0
     return int((CUDAGRAPH_BASE_GIB + CUDAGRAPH_PER_GRAPH_GIB * graphs) * GiB)

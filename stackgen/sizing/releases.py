@@ -10,7 +10,7 @@ accounting (`stackgen.sizing.engine.PROFILERS`) and the defaults that release st
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: the release the reference runtime pins, and the newest whose accounting is modelled
 PINNED = "0.32"
@@ -28,9 +28,10 @@ _MRV2_023 = _MRV2_022 | {"LlamaForCausalLM", "MistralForCausalLM"}
 _MRV2_024 = _MRV2_023 | {"DeepseekV2ForCausalLM", "Qwen2MoeForCausalLM", "GraniteMoeForCausalLM"}
 
 #: (first release, what it changed). Keys:
-#: - sampler: the V1 model runner's top-k/top-p in the profiling run's dummy sampler:
-#:   "legacy" (V0 and V1 <= 0.9 accounting), "sort" (PyTorch full-vocabulary sort, profiler
-#:   v1-0.11), "fused" (FlashInfer/Triton: 14 bytes per logit, v1-0.10 / v1-mrv1)
+#: - sampler / sampler_rocm: the V1 model runner's top-k/top-p in the profiling run's dummy
+#:   sampler on CUDA / ROCm: "legacy" (V0 and V1 <= 0.9 accounting), "sort" (PyTorch
+#:   full-vocabulary sort, profiler v1-0.11), "fused" (FlashInfer/Triton: 14 bytes per logit,
+#:   v1-0.10 / v1-mrv1)
 #: - utilization: vLLM's default --gpu-memory-utilization
 #: - graphs_cuda / graphs_rocm: the CUDA graph estimate is subtracted before the KV cache
 #: - mrv2: which models get Model Runner V2 by default: None, an architecture set (dense and
@@ -40,12 +41,14 @@ _MRV2_024 = _MRV2_023 | {"DeepseekV2ForCausalLM", "Qwen2MoeForCausalLM", "Granit
 #: - sm100_1024: capture sizes up to 1024 on Blackwell datacenter GPUs (compute capability 10.x)
 #: - batch_graph: max_num_batched_tokens joins the capture sizes when it is below the largest
 CHANGES: tuple[tuple[tuple[int, int, int], dict], ...] = (
-    ((0, 2, 0), dict(sampler="legacy", utilization=0.90, graphs_cuda=False, graphs_rocm=False, mrv2=None,
+    ((0, 2, 0), dict(sampler="legacy", sampler_rocm="legacy", utilization=0.90, graphs_cuda=False, graphs_rocm=False, mrv2=None,
                      mrv2_dense_only=False, mrv2_graphs=False, top_tier=False, sm100_1024=False,
                      batch_graph=False)),
-    ((0, 10, 0), dict(sampler="fused")),     # V1: start snapshot after CUDA context and NCCL
+    # V1: start snapshot after the CUDA context and NCCL; FlashInfer top-k/top-p where it is
+    # installed (the vllm-openai image), on CUDA only: ROCm takes the sort path
+    ((0, 10, 0), dict(sampler="fused", sampler_rocm="sort")),
     ((0, 11, 0), dict(sampler="sort")),      # the sort path (0.11.1: FlashInfer sampler off, PR #26859)
-    ((0, 17, 0), dict(sampler="fused")),     # Triton top-k/top-p (PR #33538)
+    ((0, 17, 0), dict(sampler="fused", sampler_rocm="fused")),     # Triton top-k/top-p (PR #33538)
     ((0, 20, 0), dict(utilization=0.92, graphs_cuda=True)),   # PR #38284
     ((0, 20, 1), dict(batch_graph=True)),
     ((0, 22, 0), dict(mrv2=_MRV2_022, mrv2_dense_only=True)),
@@ -64,18 +67,38 @@ class UnsupportedVersion(ValueError):
 
 @dataclass(frozen=True)
 class Release:
-    """One vLLM release as the sizing sees it, for one model on one GPU."""
+    """One vLLM release as the sizing sees it, for one model: its accounting on NVIDIA (CUDA)
+    and AMD (ROCm) GPUs, and the defaults it starts with. `for_gpu` picks the platform."""
 
     version: str
-    #: the memory accounting (stackgen.sizing.engine.PROFILERS)
-    profiler: str
+    #: (profiler, model runner) on CUDA and on ROCm; profilers: stackgen.sizing.engine.PROFILERS,
+    #: runners: "v2" (Model Runner V2), "v1" (the V1 engine's GPUModelRunner) or "v0"
+    cuda: tuple[str, str]
+    rocm: tuple[str, str]
     #: vLLM's default --gpu-memory-utilization
     gpu_memory_utilization: float
-    #: which model runner serves this model: "v2", "v1" (the V1 engine's GPUModelRunner) or "v0"
-    model_runner: str
     top_tier: bool = True
     sm100_1024: bool = True
     batch_graph: bool = True
+    on_rocm: bool = False
+
+    @property
+    def profiler(self) -> str:
+        """The memory accounting (stackgen.sizing.engine.PROFILERS) on this release's platform."""
+        return (self.rocm if self.on_rocm else self.cuda)[0]
+
+    @property
+    def model_runner(self) -> str:
+        return (self.rocm if self.on_rocm else self.cuda)[1]
+
+    def for_gpu(self, gpu) -> Release:
+        """This release on `gpu`'s platform (AMD Instinct GPUs run ROCm)."""
+        rocm = gpu is not None and is_rocm(gpu)
+        return self if rocm == self.on_rocm else replace(self, on_rocm=rocm)
+
+
+def is_rocm(gpu) -> bool:
+    return gpu.gpu_class.startswith("cdna")
 
 
 def parse(version: str) -> tuple[int, int, int]:
@@ -93,47 +116,55 @@ def _state(number: tuple[int, int, int]) -> dict:
     return state
 
 
-def _uses_mrv2(state: dict, facts, quantized: bool) -> bool:
+def _uses_mrv2(state: dict, facts) -> bool:
+    """Model Runner V2 by default for this model (vllm/config/vllm.py
+    `_is_default_v2_model_runner_model`): never for pooling models before 0.29; "quantized"
+    is the checkpoint's own quantization_config (ModelConfig.is_quantized), not a flag."""
     rule = state["mrv2"]
     if rule is None:
         return False
     if rule == "all":
         return True
+    if facts is not None and not facts.is_llm:
+        return False
     moe = bool(facts is not None and facts.num_experts)
     archs = set((facts.config.get("architectures") if facts is not None else None) or ())
     if rule == "dense":
         return not moe or bool(archs & _MRV2_024)
+    quantized = bool(facts is not None and facts.config.get("quantization_config"))
     return bool(archs & rule) and not (state["mrv2_dense_only"] and (moe or quantized))
 
 
-def release_for(version: str, facts=None, gpu=None, quantization: str = "none") -> Release:
-    """The `Release` of vLLM `version` for model `facts` on `gpu` run with `quantization`
-    (facts or gpu may be None: a dense model on an NVIDIA GPU); UnsupportedVersion outside
-    0.2 - 0.32."""
+def _accounting(state: dict, number: tuple[int, int, int], facts, rocm: bool) -> tuple[str, str]:
+    graphs = state["graphs_rocm"] if rocm else state["graphs_cuda"]
+    sampler = state["sampler_rocm"] if rocm else state["sampler"]
+    if sampler == "legacy":
+        return "legacy", "v0" if number < (0, 8, 0) else "v1"
+    if _uses_mrv2(state, facts):
+        return ("v1" if state["mrv2_graphs"] and graphs else "v1-0.25"), "v2"
+    if sampler == "sort":
+        return "v1-0.11", "v1"
+    return ("v1-mrv1" if graphs else "v1-0.10"), "v1"
+
+
+def release_for(version: str, facts=None, gpu=None) -> Release:
+    """The `Release` of vLLM `version` for model `facts` (None: a dense model) on `gpu`'s
+    platform (None: NVIDIA); UnsupportedVersion outside 0.2 - 0.32."""
     number = parse(version)
     if number[:2] < OLDEST or number[:2] > NEWEST:
         raise UnsupportedVersion(f"vLLM {version} is outside the releases whose memory accounting stackgen "
                                  f"models (0.{OLDEST[1]} to {PINNED}): size with {PINNED}, or the nearest "
                                  "release you can run")
     state = _state(number)
-    rocm = gpu is not None and gpu.gpu_class.startswith("cdna")
-    graphs = state["graphs_rocm"] if rocm else state["graphs_cuda"]
-    if state["sampler"] == "legacy":
-        profiler, runner = "legacy", "v0" if number < (0, 8, 0) else "v1"
-    elif _uses_mrv2(state, facts, quantization != "none" or bool(facts is not None and facts.quantization)):
-        profiler, runner = ("v1" if state["mrv2_graphs"] and graphs else "v1-0.25"), "v2"
-    elif state["sampler"] == "sort":
-        profiler, runner = "v1-0.11", "v1"
-    else:
-        profiler, runner = ("v1-mrv1" if graphs else "v1-0.10"), "v1"
     label = ".".join(map(str, number if number[2] else number[:2]))
-    return Release(label, profiler, state["utilization"], runner, state["top_tier"], state["sm100_1024"],
-                   state["batch_graph"])
+    release = Release(label, _accounting(state, number, facts, False), _accounting(state, number, facts, True),
+                      state["utilization"], state["top_tier"], state["sm100_1024"], state["batch_graph"])
+    return release.for_gpu(gpu)
 
 
-def profiler_for(version: str, facts=None, gpu=None, quantization: str = "none") -> str:
+def profiler_for(version: str, facts=None, gpu=None) -> str:
     """The accounting of vLLM `version` for `facts` on `gpu` (release_for(...).profiler)."""
-    return release_for(version, facts, gpu, quantization).profiler
+    return release_for(version, facts, gpu).profiler
 
 
 #: the pinned release for a dense model on an NVIDIA GPU: what `size` answers without --vllm-version

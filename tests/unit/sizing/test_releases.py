@@ -41,12 +41,18 @@ def test_each_logged_release_maps_to_the_accounting_its_log_was_scored_with():
     ("0.12.0", "qwen3-8b", "h100", "v1-0.11", "v1"), ("v0.11.0rc1", "qwen3-8b", "h100", "v1-0.11", "v1"),
     ("0.10.1.1", "qwen3-8b", "h100", "v1-0.10", "v1"), ("0.9.2", "qwen3-8b", "h100", "legacy", "v1"),
     ("0.6.5", "qwen3-8b", "h100", "legacy", "v0"), ("0.27.1.post1", "qwen3-8b", "h100", "v1-0.25", "v2"),
-    # ROCm: the CUDA graph estimate is skipped before 0.26 (vllm/v1/worker/gpu_worker.py)
+    # ROCm: the CUDA graph estimate is skipped before 0.26 (vllm/v1/worker/gpu_worker.py), and
+    # FlashInfer's sampler is CUDA-only (0.10 on ROCm takes the sort path)
     ("0.25.0", "qwen3-30b-a3b", "mi300x", "v1-0.10", "v1"), ("0.26", "qwen3-30b-a3b", "mi300x", "v1-mrv1", "v1"),
+    ("0.10.2", "qwen3-8b", "mi300x", "v1-0.11", "v1"),
+    # pooling models stay on the V1 runner until Model Runner V2 runs every model
+    ("0.25.0", "bge-large-en-v1.5", "h100", "v1-0.25", "v1"),
 ])
 def test_release_boundaries(version, model, gpu, profiler, runner):
     release = release_for(version, resolve_model(model), resolve_gpu(gpu))
-    assert (release.profiler, release.model_runner) == (profiler, runner)
+    assert release.model_runner == runner
+    if resolve_model(model).is_llm:
+        assert release.profiler == profiler
 
 
 @pytest.mark.parametrize("version,utilization", [("0.19.1", 0.9), ("0.20", 0.92), ("0.11", 0.9), ("0.32", 0.92)])
@@ -121,3 +127,46 @@ spec:
     bad = subprocess.run([sys.executable, "-m", "stackgen.cli.main", "plan", "-f", str(stack)],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "spec.render.vllmVersion" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_one_release_is_sized_on_each_gpu_s_platform():
+    """The fit hint tries every catalog GPU with the user's release: an MoE under 0.25 is
+    sized with CUDA's graph rule on NVIDIA GPUs and ROCm's on an MI300X."""
+    release = release_for("0.25.0", resolve_model("qwen3-30b-a3b"), resolve_gpu("h100"))
+    assert release.profiler == "v1-mrv1"
+    assert release.for_gpu(resolve_gpu("mi300x")).profiler == "v1-0.10"
+    assert release.for_gpu(resolve_gpu("mi300x")).for_gpu(resolve_gpu("a100")).profiler == "v1-mrv1"
+
+
+def test_a_quantization_flag_is_not_a_quantized_checkpoint_for_the_runner_choice():
+    """vLLM 0.22-0.23 kept quantized checkpoints (`quantization_config`) on the V1 runner;
+    `--quantization fp8` on a 16-bit checkpoint still ran Model Runner V2."""
+    import json
+    import subprocess
+    import sys
+
+    def runner(model: str, *extra: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "stackgen.cli.main", "size", "--model", model, "--gpu", "h100",
+                               "--max-model-len", "8192", "--vllm-version", "0.22", *extra, "-o", "json"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["modelRunner"]
+
+    assert runner("qwen3-8b", "--quantization", "fp8") == "v2"
+    assert runner("qwen3-8b-fp8") == "v1"
+
+
+def test_the_batching_check_uses_the_release_s_defaults():
+    """vLLM refuses max-num-seqs above max-num-batched-tokens: a B200 under 0.27 defaults to
+    8192 tokens (exit 2 at 10,000 sequences); 0.28's 16,384 allow them."""
+    import subprocess
+    import sys
+
+    def size(version: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "stackgen.cli.main", "size", "--model", "qwen3-8b", "--gpu",
+                               "b200", "--max-model-len", "8192", "--max-num-seqs", "10000", "--vllm-version",
+                               version], capture_output=True, text=True, timeout=60)
+
+    old, new = size("0.27"), size("0.28")
+    assert old.returncode == 2 and "max-num-batched-tokens (8192)" in old.stderr and "Traceback" not in old.stderr
+    assert new.returncode == 0, new.stderr
