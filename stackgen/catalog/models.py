@@ -66,11 +66,36 @@ class ModelFacts:
 
 
 class ConfigError(ValueError):
-    """A config.json lacks a field sizing needs; ``field`` names it."""
+    """A config.json lacks a field sizing needs (or describes a model stackgen cannot size);
+    ``field`` names it, ``fix`` says what to do instead."""
 
-    def __init__(self, message: str, field_name: str) -> None:
+    def __init__(self, message: str, field_name: str, fix: str = "use the model's complete HF config.json") -> None:
         super().__init__(message)
         self.field = field_name
+        self.fix = fix
+
+
+#: attention layer types whose cache is the paged KV cache stackgen sizes (HF `layer_types`)
+ATTENTION_LAYER_TYPES = {"full_attention", "sliding_attention", "attention", "chunked_attention"}
+#: config keys of hybrid models whose other layers keep a recurrent state (linear attention,
+#: Mamba/SSM): Qwen3-Next's full_attention_interval, Jamba's attn_layer_period, Nemotron-H's
+#: hybrid_override_pattern, Granite/Zamba's layers_block_type, the Mamba state sizes
+HYBRID_KEYS = ("full_attention_interval", "attn_layer_period", "attn_layer_indices", "hybrid_override_pattern",
+               "layers_block_type", "mamba_d_state", "ssm_state_size", "mamba_expand", "linear_num_key_heads")
+
+
+def _hybrid(cfg: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(config key, what it shows) when the model is a hybrid of attention and recurrent
+    layers, else None."""
+    types = cfg.get("layer_types")
+    if isinstance(types, list):
+        other = sorted({str(t) for t in types} - ATTENTION_LAYER_TYPES)
+        if other:
+            return "layer_types", f"layer_types holds {', '.join(other)}"
+    for key in HYBRID_KEYS:
+        if cfg.get(key) not in (None, "", [], 0):
+            return key, f"config.json sets {key}"
+    return None
 
 
 def _text_config(cfg: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -119,6 +144,14 @@ def _quantization(cfg: Mapping[str, Any]) -> str | None:
 
 
 def _llm_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    hybrid = _hybrid(cfg)
+    if hybrid is not None:
+        key, why = hybrid
+        raise ConfigError(f"a hybrid model ({why}): its linear-attention or state-space layers keep a "
+                          "recurrent state that vLLM pages together with the KV cache (in blocks of its own "
+                          "size), which stackgen does not size yet", key,
+                          fix="read the KV cache size off a vLLM start ('GPU KV cache size: N tokens'), or "
+                              "size a full-attention model")
     for key in LLM_FIELDS:
         if not cfg.get(key):
             raise ConfigError(f"config.json has no '{key}' (needed to size an LLM)", key)
@@ -224,8 +257,7 @@ def _from_path(ref: str) -> ModelFacts:
         return facts_from_config(config, name=path.name if path.is_dir() else path.parent.name or path.stem,
                                  origin=str(config_path))
     except ConfigError as err:
-        raise InputError(str(err), file=str(config_path), field=err.field,
-                         fix="use the model's complete HF config.json") from None
+        raise InputError(str(err), file=str(config_path), field=err.field, fix=err.fix) from None
 
 
 def _looks_like_path(ref: str) -> bool:

@@ -163,3 +163,27 @@ def test_enforce_eager_leaves_the_cuda_graph_estimate_to_the_kv_cache_where_a_re
     assert kv("--enforce-eager", "--vllm-version", "0.19.1") == kv("--vllm-version", "0.19.1")
     text = run("--model", "qwen3-8b", "--gpu", "a10g", "--max-model-len", "8192", "--enforce-eager")
     assert "compile cache" not in text.stdout
+
+
+@pytest.mark.parametrize("config,field", [
+    # Qwen3.5 (multimodal wrapper, Gated DeltaNet layers between full-attention ones)
+    ({"architectures": ["Qwen3_5ForConditionalGeneration"], "text_config": {
+        "hidden_size": 2560, "num_hidden_layers": 4, "num_attention_heads": 16, "num_key_value_heads": 4,
+        "vocab_size": 248320, "layer_types": ["linear_attention"] * 3 + ["full_attention"]}}, "layer_types"),
+    # Qwen3-Next, Jamba, Nemotron-H
+    ({"architectures": ["Qwen3NextForCausalLM"], "hidden_size": 2048, "num_hidden_layers": 48,
+      "num_attention_heads": 16, "vocab_size": 151936, "full_attention_interval": 4}, "full_attention_interval"),
+    ({"architectures": ["JambaForCausalLM"], "hidden_size": 4096, "num_hidden_layers": 32,
+      "num_attention_heads": 32, "vocab_size": 65536, "attn_layer_period": 8, "mamba_d_state": 16}, "attn_layer_period"),
+    ({"architectures": ["NemotronHForCausalLM"], "hidden_size": 4096, "num_hidden_layers": 52,
+      "num_attention_heads": 32, "vocab_size": 131072, "hybrid_override_pattern": "M-M-M*-"}, "hybrid_override_pattern"),
+])
+def test_hybrid_linear_attention_and_state_space_models_are_refused_not_mis_sized(tmp_path, config, field):
+    """Their recurrent state shares vLLM's KV cache pool in pages of its own size: sizing
+    them as full attention would be wrong, so `size` says it cannot (exit 2, file and field)."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    proc = run("--model", str(path), "--gpu", "a10g", "-o", "json")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    error = json.loads(proc.stdout)["error"]
+    assert error["field"] == field and error["file"] == str(path) and "hybrid" in error["message"]
