@@ -24,4 +24,4 @@ def replica_for(facts: ModelFacts, gpu: GpuProfile, result, params: PerfParams |
                    dtype=result.dtype, quantization=result.quantization,
                    kv_bytes_per_token=result.kv_bytes_per_token,
                    max_num_batched_tokens=result.max_num_batched_tokens, max_num_seqs=result.max_num_seqs,
-                   kv_cache_tokens=result.kv_cache_tokens, params=params or load_params())
+                   kv_cache_tokens=result.pool_tokens, params=params or load_params())

@@ -18,7 +18,7 @@ from stackgen.sizing.engine import (
     enforce_eager,
     validate,
 )
-from stackgen.sizing.releases import Release
+from stackgen.sizing.releases import PINNED_RELEASE, Release
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,14 @@ class SizeResult:
     max_num_seqs: int
     fits: bool
     notes: tuple[str, ...] = ()
+    #: the pool in tokens of every layer (blocks x 16 / layer groups), where
+    #: kv_cache_tokens is what vLLM logs (from 0.21 max_concurrency x max_model_len); the
+    #: two differ for sliding-window models. None: as kv_cache_tokens
+    kv_pool_tokens: int | None = None
+
+    @property
+    def pool_tokens(self) -> int | None:
+        return self.kv_pool_tokens if self.kv_pool_tokens is not None else self.kv_cache_tokens
 
     @property
     def gpus(self) -> int:
@@ -117,13 +125,19 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
         return SizeResult(**base, kv_cache_bytes_per_gpu=0, kv_bytes_per_token=0, kv_cache_tokens=None,
                           max_concurrency=None, fits=fits, notes=notes)
     per_token = M.kv_bytes_per_token(facts, tp, pp, kv_b)
-    tokens = M.kv_tokens(available, per_token)
-    blocks = M.kv_tokens(available, per_token) // 16
-    concurrency = blocks / M.blocks_per_request(facts, max_len) if max_len else None
+    tokens = pool = M.kv_tokens(available, per_token)
+    blocks = tokens // 16
+    rel = release or PINNED_RELEASE
+    in_flight = tokens_batch * rel.in_flight_batches(pp)
+    concurrency = blocks / M.blocks_per_request(facts, max_len, in_flight) if max_len else None
+    if rel.tokens_from_concurrency and concurrency is not None:
+        # vLLM 0.21+ reports "GPU KV cache size" as max_concurrency x max_model_len (a
+        # sliding-window model holds more than its blocks x 16 / groups)
+        tokens = int(concurrency * max_len)
     fits = available > 0 and tokens >= max_len
     return SizeResult(**base, kv_cache_bytes_per_gpu=max(available, 0), kv_bytes_per_token=per_token,
                       kv_cache_tokens=tokens, max_concurrency=concurrency, fits=fits,
-                      notes=_fit_notes(fits, tokens, max_len, available))
+                      notes=_fit_notes(fits, tokens, max_len, available), kv_pool_tokens=pool)
 
 
 def _llm_activation(facts: ModelFacts, gpu: GpuProfile, s: EngineSettings, dtype: str,

@@ -121,13 +121,15 @@ def kv_tokens(available: int, per_token: int) -> int:
     return (available // (per_token * BLOCK_SIZE)) * BLOCK_SIZE
 
 
-def blocks_per_request(facts: ModelFacts, max_len: int) -> float:
-    """Average KV blocks one max-length request holds per layer (sliding-window layers
-    keep only the window)."""
+def blocks_per_request(facts: ModelFacts, max_len: int, in_flight: int = 0) -> float:
+    """Average KV blocks one max-length request holds per layer. Sliding-window layers keep
+    the window plus the tokens scheduled but not yet settled (`in_flight`: vLLM frees
+    out-of-window blocks on processed tokens, so it reserves `window - 1 + in_flight` tokens
+    and one block for the window's misalignment; `SlidingWindowSpec.max_admission_blocks_per_request`)."""
     full = math.ceil(max_len / BLOCK_SIZE)
     if not facts.sliding_window_layers or not facts.sliding_window:
         return full
-    window = math.ceil(min(facts.sliding_window, max_len) / BLOCK_SIZE) + 1
+    window = math.ceil(min(facts.sliding_window - 1 + in_flight, max_len) / BLOCK_SIZE) + 1
     sw = facts.sliding_window_layers
     return (full * (facts.num_layers - sw) + min(window, full) * sw) / facts.num_layers
 

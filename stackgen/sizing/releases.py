@@ -40,10 +40,13 @@ _MRV2_024 = _MRV2_023 | {"DeepseekV2ForCausalLM", "Qwen2MoeForCausalLM", "Granit
 #: - top_tier: 16384 tokens / 1024 sequences on GPUs with >= 160 GiB
 #: - sm100_1024: capture sizes up to 1024 on Blackwell datacenter GPUs (compute capability 10.x)
 #: - batch_graph: max_num_batched_tokens joins the capture sizes when it is below the largest
+#: - tokens_from_concurrency: the logged token count is max_concurrency x max_model_len
+#: - async_in_flight: a sliding window reserves the tokens of every concurrent batch (async
+#:   scheduling keeps two in flight), not one max_num_batched_tokens
 CHANGES: tuple[tuple[tuple[int, int, int], dict], ...] = (
     ((0, 2, 0), dict(sampler="legacy", sampler_rocm="legacy", utilization=0.90, graphs_cuda=False, graphs_rocm=False, mrv2=None,
                      mrv2_dense_only=False, mrv2_graphs=False, top_tier=False, sm100_1024=False,
-                     batch_graph=False)),
+                     batch_graph=False, tokens_from_concurrency=False, async_in_flight=False)),
     # V1: start snapshot after the CUDA context and NCCL; FlashInfer top-k/top-p where it is
     # installed (the vllm-openai image), on CUDA only: ROCm takes the sort path
     ((0, 10, 0), dict(sampler="fused", sampler_rocm="sort")),
@@ -51,12 +54,16 @@ CHANGES: tuple[tuple[tuple[int, int, int], dict], ...] = (
     ((0, 17, 0), dict(sampler="fused", sampler_rocm="fused")),     # Triton top-k/top-p (PR #33538)
     ((0, 20, 0), dict(utilization=0.92, graphs_cuda=True)),   # PR #38284
     ((0, 20, 1), dict(batch_graph=True)),
+    # "GPU KV cache size" = max_concurrency x max_model_len (kv_cache_utils), was
+    # num_blocks // groups x block_size
+    ((0, 21, 0), dict(tokens_from_concurrency=True)),
     ((0, 22, 0), dict(mrv2=_MRV2_022, mrv2_dense_only=True)),
     ((0, 23, 0), dict(mrv2=_MRV2_023)),
     ((0, 24, 0), dict(mrv2=_MRV2_024, mrv2_dense_only=False)),
     ((0, 25, 0), dict(mrv2="dense")),         # PR #44443
     ((0, 26, 0), dict(graphs_rocm=True)),
-    ((0, 28, 0), dict(top_tier=True, sm100_1024=True)),
+    # sliding windows reserve every concurrent batch's tokens (VllmConfig.max_in_flight_tokens)
+    ((0, 28, 0), dict(top_tier=True, sm100_1024=True, async_in_flight=True)),
     ((0, 29, 0), dict(mrv2="all", mrv2_graphs=True)),
 )
 
@@ -80,6 +87,8 @@ class Release:
     top_tier: bool = True
     sm100_1024: bool = True
     batch_graph: bool = True
+    tokens_from_concurrency: bool = True
+    async_in_flight: bool = True
     on_rocm: bool = False
 
     @property
@@ -90,6 +99,16 @@ class Release:
     @property
     def model_runner(self) -> str:
         return (self.rocm if self.on_rocm else self.cuda)[1]
+
+    def in_flight_batches(self, pp: int = 1) -> int:
+        """Batches of max_num_batched_tokens a sliding window reserves room for: one before
+        0.28; then `VllmConfig.max_concurrent_batches` under the default async scheduling
+        (PP + 1 on Model Runner V2; 2 on the V1 runner, which runs PP > 1 synchronously)."""
+        if not self.async_in_flight:
+            return 1
+        if self.model_runner == "v2":
+            return pp + 1
+        return 2 if pp <= 1 else pp
 
     def for_gpu(self, gpu) -> Release:
         """This release on `gpu`'s platform (AMD Instinct GPUs run ROCm)."""
@@ -158,7 +177,8 @@ def release_for(version: str, facts=None, gpu=None) -> Release:
     state = _state(number)
     label = ".".join(map(str, number if number[2] else number[:2]))
     release = Release(label, _accounting(state, number, facts, False), _accounting(state, number, facts, True),
-                      state["utilization"], state["top_tier"], state["sm100_1024"], state["batch_graph"])
+                      state["utilization"], state["top_tier"], state["sm100_1024"], state["batch_graph"],
+                      state["tokens_from_concurrency"], state["async_in_flight"])
     return release.for_gpu(gpu)
 
 

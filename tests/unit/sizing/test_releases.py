@@ -170,3 +170,28 @@ def test_the_batching_check_uses_the_release_s_defaults():
     old, new = size("0.27"), size("0.28")
     assert old.returncode == 2 and "max-num-batched-tokens (8192)" in old.stderr and "Traceback" not in old.stderr
     assert new.returncode == 0, new.stderr
+
+
+def test_the_logged_token_count_follows_the_release_and_sliding_windows_reserve_in_flight_tokens():
+    """vLLM 0.21 logs max_concurrency x max_model_len instead of blocks x 16 / groups: the
+    same for full attention, about twice as much for gpt-oss (half its layers slide over 128
+    tokens); and from 0.28 a sliding window reserves two batches in flight, not one."""
+    from stackgen.sizing import size
+    from stackgen.sizing.engine import EngineSettings
+
+    gpu = resolve_gpu("h100")
+
+    def sized(model: str, version: str, max_len: int):
+        facts = resolve_model(model)
+        return size(facts, gpu, EngineSettings(max_model_len=max_len, gpu_memory_utilization=0.9),
+                    release_for(version, facts, gpu))
+
+    dense_old, dense_new = sized("llama-3.1-8b", "0.20.2", 8192), sized("llama-3.1-8b", "0.21", 8192)
+    assert dense_old.kv_cache_bytes_per_gpu == dense_new.kv_cache_bytes_per_gpu
+    assert dense_old.kv_cache_tokens == dense_new.kv_cache_tokens
+    old, new = sized("gpt-oss-20b", "0.20.2", 131072), sized("gpt-oss-20b", "0.21", 131072)
+    assert old.kv_cache_bytes_per_gpu == new.kv_cache_bytes_per_gpu
+    assert old.kv_cache_tokens % 16 == 0 and 1.8 < new.kv_cache_tokens / old.kv_cache_tokens < 2.0
+    assert new.kv_cache_tokens == int(new.max_concurrency * 131072)
+    v27, v28 = sized("gpt-oss-20b", "0.27.1", 131072), sized("gpt-oss-20b", "0.28", 131072)
+    assert v28.max_concurrency < v27.max_concurrency * (v28.kv_cache_bytes_per_gpu / v27.kv_cache_bytes_per_gpu)
