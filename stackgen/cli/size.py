@@ -181,7 +181,7 @@ def _settings(**values):
 
 def _text(result, perf: dict | None = None, notes: list[str] | None = None, release=None,
           eager: bool = False) -> str:
-    from stackgen.sizing.releases import PINNED_RELEASE, parse
+    from stackgen.sizing.releases import PINNED_RELEASE
 
     data = result.to_json()
     release = release or PINNED_RELEASE
@@ -214,7 +214,7 @@ def _text(result, perf: dict | None = None, notes: list[str] | None = None, rele
         band = perf.get("errorBand", {})
         lines.append("note: performance is a model (docs/performance-model.md): TTFT "
                      f"{band.get('ttftMs')} ms, TPOT {band.get('tpotMs')} ms (4 in 5 published cases fall in such a band)")
-    if data["kvCacheTokens"] is not None and parse(release.version) >= (0, 27, 0) and not eager:
+    if data["kvCacheTokens"] is not None and release.compile_scratch and not eager:
         lines.append("note: a warm start; with an empty torch.compile cache vLLM charges the compile's "
                      "scratch to the KV budget (about 1 GiB per GPU on an 8B model, docs/sizing.md)")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from stackgen.yamlio import read_data as read_yaml
 from stackgen.sizing.core import size
 from stackgen.sizing.engine import BLOCK_SIZE, GiB, EngineSettings
 from stackgen.sizing.memory import MODEL_RUNNER_V2
-from stackgen.sizing.releases import Release, release_for
+from stackgen.sizing.releases import PINNED_RELEASE, Release, release_for
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def evaluate(case: dict) -> CaseResult:
         raise LookupError(f"case {case['id']}: model {case['model']} is not in the catalog")
     gpu = _gpu(case)
     release = release_of(case, facts, gpu)
-    util = case.get("gpu_memory_utilization") or (release.gpu_memory_utilization if release else 0.92)
+    util = case.get("gpu_memory_utilization") or (release or PINNED_RELEASE).gpu_memory_utilization
     settings = EngineSettings(
         tensor_parallel_size=case.get("tp", 1), pipeline_parallel_size=case.get("pp", 1),
         gpu_memory_utilization=util, max_model_len=case["max_model_len"],

@@ -99,8 +99,11 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
     defaults), or a `Release` (stackgen.sizing.releases: its accounting and defaults).
 
     Raises InputError for settings vLLM would reject."""
-    release = profiler.for_gpu(gpu) if isinstance(profiler, Release) else None
-    profiler = release.profiler if release else profiler
+    if isinstance(profiler, Release):
+        release = profiler.for_gpu(gpu)
+        profiler = release.profiler
+    else:
+        release = PINNED_RELEASE
     validate(facts, gpu, settings, profiler, release)
     tp, pp = settings.tensor_parallel_size, settings.pipeline_parallel_size
     dtype = compute_dtype(facts, gpu, settings)
@@ -127,10 +130,9 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
     per_token = M.kv_bytes_per_token(facts, tp, pp, kv_b)
     tokens = pool = M.kv_tokens(available, per_token)
     blocks = tokens // 16
-    rel = release or PINNED_RELEASE
-    in_flight = tokens_batch * rel.in_flight_batches(pp)
+    in_flight = tokens_batch * release.in_flight_batches(pp)
     concurrency = blocks / M.blocks_per_request(facts, max_len, in_flight) if max_len else None
-    if rel.tokens_from_concurrency and concurrency is not None:
+    if release.tokens_from_concurrency and concurrency is not None:
         # vLLM 0.21+ reports "GPU KV cache size" as max_concurrency x max_model_len (a
         # sliding-window model holds more than its blocks x 16 / groups)
         tokens = int(concurrency * max_len)
@@ -141,7 +143,7 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
 
 
 def _llm_activation(facts: ModelFacts, gpu: GpuProfile, s: EngineSettings, dtype: str,
-                    profiler: str, release: Release | None = None) -> int:
+                    profiler: str, release: Release) -> int:
     """What vLLM itself calls peak activation memory: the profiling run's transient peak
     plus (vLLM 0.20+, unless eager) the CUDA graph memory estimate it reserves before the KV cache."""
     tokens, seqs = batching_defaults(gpu, s, release)

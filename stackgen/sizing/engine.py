@@ -9,6 +9,7 @@ from __future__ import annotations
 from stackgen.catalog import GpuProfile, ModelFacts
 from stackgen.engine_settings import VLLM_GPU_MEMORY_UTILIZATION, EngineSettings
 from stackgen.errors import InputError
+from stackgen.sizing.releases import PINNED_RELEASE, Release
 
 __all__ = ["EngineSettings", "VLLM_GPU_MEMORY_UTILIZATION", "validate"]
 
@@ -31,7 +32,7 @@ def _bad(field: str, message: str, fix: str) -> InputError:
 
 
 def validate(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings,
-             profiler: str = DEFAULT_PROFILER, release=None) -> None:
+             profiler: str = DEFAULT_PROFILER, release: Release = PINNED_RELEASE) -> None:
     """Reject settings vLLM itself would reject for this model and GPU, with the flag to
     change (the contract's own types and ranges are checked when the settings are made)."""
     if profiler not in PROFILERS:
@@ -41,7 +42,7 @@ def validate(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings,
         _check_llm(facts, gpu, s, release)
 
 
-def _check_llm(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings, release=None) -> None:
+def _check_llm(facts: ModelFacts, gpu: GpuProfile | None, s: EngineSettings, release: Release) -> None:
     tp = s.tensor_parallel_size
     if facts.num_attention_heads % tp:
         raise _bad("tp", f"{facts.name} has {facts.num_attention_heads} attention heads, which "
@@ -108,13 +109,13 @@ def large_gpu(gpu: GpuProfile) -> bool:
     return gpu.memory_bytes >= 70 * GiB and "a100" not in gpu.name.lower()
 
 
-def batching_defaults(gpu: GpuProfile, s: EngineSettings | None = None, release=None) -> tuple[int, int]:
+def batching_defaults(gpu: GpuProfile, s: EngineSettings | None = None,
+                      release: Release = PINNED_RELEASE) -> tuple[int, int]:
     """(max_num_batched_tokens, max_num_seqs): the settings' values, else what `vllm serve`
     (OPENAI_API_SERVER usage context) picks for this GPU: 8192 / 1024 from 70 GiB except
     A100s, 2048 / 256 otherwise, and since vLLM 0.28 16384 / 1024 from 160 GiB (B200,
-    MI300X class). `release` (stackgen.sizing.releases.Release) is the vLLM release; None is
-    the pinned one."""
-    if gpu.memory_bytes >= 160 * GiB and (release is None or release.top_tier):
+    MI300X class) under `release` (stackgen.sizing.releases)."""
+    if gpu.memory_bytes >= 160 * GiB and release.top_tier:
         tokens, seqs = 16384, 1024
     else:
         tokens, seqs = (8192, 1024) if large_gpu(gpu) else (2048, 256)
@@ -124,7 +125,8 @@ def batching_defaults(gpu: GpuProfile, s: EngineSettings | None = None, release=
     return tokens, seqs
 
 
-def cudagraph_capture_sizes(gpu: GpuProfile, s: EngineSettings | None = None, release=None) -> tuple[int, int]:
+def cudagraph_capture_sizes(gpu: GpuProfile, s: EngineSettings | None = None,
+                            release: Release = PINNED_RELEASE) -> tuple[int, int]:
     """(PIECEWISE graphs, FULL decode graphs) vLLM captures by default
     (`VllmConfig._set_cudagraph_sizes`, cudagraph_mode FULL_AND_PIECEWISE): sizes 1, 2, 4,
     then every 8 below 256, then every 16, up to min(2 x max_num_seqs, 512,
@@ -133,10 +135,10 @@ def cudagraph_capture_sizes(gpu: GpuProfile, s: EngineSettings | None = None, re
     sizes up to max_num_seqs. `release` as for `batching_defaults`."""
     tokens, seqs = batching_defaults(gpu, s, release)
     blackwell = gpu.compute_capability.split(".")[0] == "10" and not gpu.gpu_class.startswith("cdna")
-    ceiling = 1024 if blackwell and (release is None or release.sm100_1024) else 512
+    ceiling = 1024 if blackwell and release.sm100_1024 else 512
     top = min(2 * seqs, ceiling, tokens)
     sizes = {n for n in (1, 2, 4) if n <= top} | set(range(8, min(top + 1, 256), 8))
     sizes |= set(range(256, top + 1, 16))
-    if tokens <= top and (release is None or release.batch_graph):
+    if tokens <= top and release.batch_graph:
         sizes.add(tokens)
     return len(sizes), sum(1 for n in sizes if n <= seqs)

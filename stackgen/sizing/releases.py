@@ -43,10 +43,12 @@ _MRV2_024 = _MRV2_023 | {"DeepseekV2ForCausalLM", "Qwen2MoeForCausalLM", "Granit
 #: - tokens_from_concurrency: the logged token count is max_concurrency x max_model_len
 #: - async_in_flight: a sliding window reserves the tokens of every concurrent batch (async
 #:   scheduling keeps two in flight), not one max_num_batched_tokens
+#: - compile_scratch: an empty torch.compile cache costs KV cache (the scratch is profiled)
 CHANGES: tuple[tuple[tuple[int, int, int], dict], ...] = (
     ((0, 2, 0), dict(sampler="legacy", sampler_rocm="legacy", utilization=0.90, graphs_cuda=False, graphs_rocm=False, mrv2=None,
                      mrv2_dense_only=False, mrv2_graphs=False, top_tier=False, sm100_1024=False,
-                     batch_graph=False, tokens_from_concurrency=False, async_in_flight=False)),
+                     batch_graph=False, tokens_from_concurrency=False, async_in_flight=False,
+                     compile_scratch=False)),
     # V1: start snapshot after the CUDA context and NCCL; FlashInfer top-k/top-p where it is
     # installed (the vllm-openai image), on CUDA only: ROCm takes the sort path
     ((0, 10, 0), dict(sampler="fused", sampler_rocm="sort")),
@@ -62,10 +64,16 @@ CHANGES: tuple[tuple[tuple[int, int, int], dict], ...] = (
     ((0, 24, 0), dict(mrv2=_MRV2_024, mrv2_dense_only=False)),
     ((0, 25, 0), dict(mrv2="dense")),         # PR #44443
     ((0, 26, 0), dict(graphs_rocm=True)),
+    # a cold torch.compile's scratch is charged to the profiling peak (vLLM issues #54122, #54383)
+    ((0, 27, 0), dict(compile_scratch=True)),
     # sliding windows reserve every concurrent batch's tokens (VllmConfig.max_in_flight_tokens)
     ((0, 28, 0), dict(top_tier=True, sm100_1024=True, async_in_flight=True)),
     ((0, 29, 0), dict(mrv2="all", mrv2_graphs=True)),
 )
+
+
+#: the keys of CHANGES a Release carries as they are
+FLAGS = ("top_tier", "sm100_1024", "batch_graph", "tokens_from_concurrency", "async_in_flight", "compile_scratch")
 
 
 class UnsupportedVersion(ValueError):
@@ -84,11 +92,13 @@ class Release:
     rocm: tuple[str, str]
     #: vLLM's default --gpu-memory-utilization
     gpu_memory_utilization: float
-    top_tier: bool = True
-    sm100_1024: bool = True
-    batch_graph: bool = True
-    tokens_from_concurrency: bool = True
-    async_in_flight: bool = True
+    #: the release's behaviours of CHANGES (keys of FLAGS)
+    top_tier: bool
+    sm100_1024: bool
+    batch_graph: bool
+    tokens_from_concurrency: bool
+    async_in_flight: bool
+    compile_scratch: bool
     on_rocm: bool = False
 
     @property
@@ -177,14 +187,8 @@ def release_for(version: str, facts=None, gpu=None) -> Release:
     state = _state(number)
     label = ".".join(map(str, number if number[2] else number[:2]))
     release = Release(label, _accounting(state, number, facts, False), _accounting(state, number, facts, True),
-                      state["utilization"], state["top_tier"], state["sm100_1024"], state["batch_graph"],
-                      state["tokens_from_concurrency"], state["async_in_flight"])
+                      state["utilization"], **{flag: state[flag] for flag in FLAGS})
     return release.for_gpu(gpu)
-
-
-def profiler_for(version: str, facts=None, gpu=None) -> str:
-    """The accounting of vLLM `version` for `facts` on `gpu` (release_for(...).profiler)."""
-    return release_for(version, facts, gpu).profiler
 
 
 #: the pinned release for a dense model on an NVIDIA GPU: what `size` answers without --vllm-version

@@ -214,10 +214,10 @@ class Images(_Model):
 
 
 def _vllm_version(value: str) -> str:
-    from stackgen.sizing.releases import UnsupportedVersion, profiler_for
+    from stackgen.sizing.releases import UnsupportedVersion, release_for
 
     try:
-        profiler_for(value)
+        release_for(value)
     except UnsupportedVersion as err:
         raise ValueError(str(err)) from None
     return value

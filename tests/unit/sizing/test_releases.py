@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stackgen.catalog import resolve_gpu, resolve_model
-from stackgen.sizing.releases import UnsupportedVersion, parse, profiler_for, release_for
+from stackgen.sizing.releases import UnsupportedVersion, parse, release_for
 from stackgen.yamlio import read_data
 
 CASES = Path(__file__).resolve().parents[2] / "sizing_cases" / "vllm_logs.yaml"
@@ -88,7 +88,7 @@ def test_nightly_vendor_and_patch_builds_read_as_their_release(version, number):
 @pytest.mark.parametrize("version", ["0.33", "1.0", "0.1.4", "latest", "0.x", "", "0.11;rm -rf"])
 def test_unknown_or_unmodelled_releases_are_refused_with_the_range(version):
     with pytest.raises(UnsupportedVersion) as err:
-        profiler_for(version)
+        release_for(version)
     assert "0.32" in str(err.value) or "X.Y" in str(err.value)
     if version not in ("latest", "0.x", "", "0.11;rm -rf"):
         assert parse(version)
