@@ -40,6 +40,16 @@ POD_SPECS: dict[str, list[tuple[str, tuple]]] = {
                             ("tokenizer", ("spec", "router", "scheduler", "tokenizer", "template"))],
 }
 KSERVE_KINDS = {"InferenceService", "ServingRuntime", "ClusterServingRuntime", "LLMInferenceService"}
+#: the kinds pod rules look at: those of POD_SPECS but the bare PodTemplate and the legacy
+#: ReplicationController
+WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
+                  "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime",
+                  "LLMInferenceService")
+#: workloads that serve (batch Jobs never answer probes)
+SERVING_KINDS = tuple(k for k in WORKLOAD_KINDS if k not in ("Job", "CronJob"))
+#: workloads whose pods the manifest spells out: an LLMInferenceService's presets
+#: (LLM_PRESET_MAIN) bring the vLLM command, /dev/shm and the model cache mount
+SPELLED_OUT_KINDS = tuple(k for k in WORKLOAD_KINDS if k != "LLMInferenceService")
 # InferenceService components may hold the server container under these keys
 KSERVE_CONTAINER_KEYS = ("model", "huggingface", "sklearn", "xgboost", "tensorflow", "pytorch",
                          "triton", "onnx", "pmml", "lightgbm", "paddle")

@@ -6,16 +6,13 @@ from typing import Iterator
 
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
-from stackgen.lint.workloads import (GPU_TAINT_KEYS, PodTemplate, as_int, gpu_taint_key,
+from stackgen.lint.workloads import (GPU_TAINT_KEYS, WORKLOAD_KINDS, PodTemplate, as_int, gpu_taint_key,
                                      is_gpu_resource, mapping, seq)
 
-POD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
-             "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime",
-             "LLMInferenceService")
 VENDOR_TAINTS = frozenset(GPU_TAINT_KEYS.values())
 
 
-@rule("SG101", "gpu-request-limit-mismatch", "error", kinds=POD_KINDS,
+@rule("SG101", "gpu-request-limit-mismatch", "error", kinds=WORKLOAD_KINDS,
       description="A GPU resource is requested without an equal limit.",
       anti_pattern="`requests: {nvidia.com/gpu: 1}` with no limit, or a limit of 2 with a "
                    "request of 1: extended resources cannot be overcommitted, so the API "
@@ -60,7 +57,7 @@ def _toleration_fix(taints: list[str]) -> str:
     return f"Add `tolerations: [{items}]` to the pod spec (the taint of its GPU node pool)."
 
 
-@rule("SG102", "gpu-missing-toleration", "warning", kinds=POD_KINDS,
+@rule("SG102", "gpu-missing-toleration", "warning", kinds=WORKLOAD_KINDS,
       description="A pod that uses GPUs has no toleration for the taint of the GPU nodes it needs.",
       anti_pattern="GPU node pools are tainted with the GPU resource's name (e.g. "
                    "`nvidia.com/gpu=present:NoSchedule` on GKE, AKS and most self-managed "
@@ -95,7 +92,7 @@ def _gpu_path(pod: PodTemplate) -> tuple:
     return pod.path
 
 
-@rule("SG103", "gpu-node-selection-missing", "warning", kinds=POD_KINDS,
+@rule("SG103", "gpu-node-selection-missing", "warning", kinds=WORKLOAD_KINDS,
       description="A pod that uses GPUs does not say which GPU nodes it needs.",
       anti_pattern="No nodeSelector or node affinity: the pod lands on whichever GPU node "
                    "has room, e.g. a 24 GB L4 instead of the 80 GB H100 the model was sized "

@@ -8,16 +8,13 @@ from typing import Iterator
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
 from stackgen.lint.rules._util import arg_path
-from stackgen.lint.workloads import PodTemplate, mapping, seq
+from stackgen.lint.workloads import WORKLOAD_KINDS, PodTemplate, mapping, seq
 
-KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
-         "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime",
-         "LLMInferenceService")
 SECRET_NAME = re.compile(r"(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)($|_)"
                          r"|(API|ACCESS|PRIVATE|SECRET)_?KEY($|_)")
 
 
-@rule("SG401", "secret-literal-env", "error", kinds=KINDS,
+@rule("SG401", "secret-literal-env", "error", kinds=WORKLOAD_KINDS,
       description="A token, key or password is written in the manifest in plain text.",
       anti_pattern="`env: [{name: HF_TOKEN, value: hf_...}]` or `--api-key sk-...` in args: the "
                    "secret lands in git, in `kubectl get -o yaml` and in every log of the manifest.",
@@ -47,7 +44,7 @@ def _tag(image: str) -> str | None:
     return last.partition(":")[2] or None
 
 
-@rule("SG402", "image-latest-tag", "warning", kinds=KINDS,
+@rule("SG402", "image-latest-tag", "warning", kinds=WORKLOAD_KINDS,
       description="A container image has no tag or the `latest` tag.",
       anti_pattern="`vllm/vllm-openai:latest`: every node pull may get a different vLLM, with "
                    "different flags and defaults, and a rollback goes nowhere.",
@@ -60,7 +57,7 @@ def image_latest_tag(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
             yield Hit(c.path + ("image",), f"container {c.name} uses {image} (no pinned tag)")
 
 
-@rule("SG403", "host-namespace", "warning", kinds=KINDS,
+@rule("SG403", "host-namespace", "warning", kinds=WORKLOAD_KINDS,
       description="The pod shares the node's network, PID or IPC namespace.",
       anti_pattern="`hostIPC: true` as a /dev/shm workaround or `hostNetwork: true` for NCCL: "
                    "the pod sees every process and port of the node and ports collide between replicas.",

@@ -7,10 +7,8 @@ from typing import Iterator
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
 from stackgen.lint.rules._util import vllm_like, servers, shm_mount
-from stackgen.lint.workloads import Container, PodTemplate, mapping, seq
+from stackgen.lint.workloads import SPELLED_OUT_KINDS, Container, PodTemplate, mapping, seq
 
-KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
-         "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime")
 
 
 def _needs_shm(pod: PodTemplate, c: Container) -> bool:
@@ -20,7 +18,7 @@ def _needs_shm(pod: PodTemplate, c: Container) -> bool:
     return c.gpus() > 1 and (server is not None or pod.kind == "LeaderWorkerSet")
 
 
-@rule("SG201", "shm-missing", "error", kinds=KINDS,
+@rule("SG201", "shm-missing", "error", kinds=SPELLED_OUT_KINDS,
       description="A multi-GPU model server has no memory-backed /dev/shm.",
       anti_pattern="Container runtimes give /dev/shm 64 MiB; NCCL and vLLM's tensor-parallel "
                    "workers exchange data through it, so TP>1 crashes with 'Bus error' or "
@@ -37,7 +35,7 @@ def shm_missing(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
             yield Hit(where, f"container {c.name} runs on {max(c.gpus(), 2)} GPUs but mounts nothing at /dev/shm")
 
 
-@rule("SG202", "shm-size-limit-missing", "warning", kinds=KINDS,
+@rule("SG202", "shm-size-limit-missing", "warning", kinds=SPELLED_OUT_KINDS,
       description="The memory-backed /dev/shm volume has no sizeLimit.",
       anti_pattern="An unbounded `emptyDir: {medium: Memory}` counts against the container's "
                    "memory limit, so a burst of shared memory gets the model server OOM-killed "
@@ -79,7 +77,7 @@ def _has_storage(pod: PodTemplate) -> bool:
     return bool(pod.spec.get("storageUri") or model.get("storageUri") or model.get("storage"))
 
 
-@rule("SG501", "model-cache-missing", "warning", kinds=KINDS,
+@rule("SG501", "model-cache-missing", "warning", kinds=SPELLED_OUT_KINDS,
       description="A vLLM server downloads its model from the Hugging Face Hub into the "
                   "container's own filesystem.",
       anti_pattern="No volume at the HF cache: every restart, reschedule and scale-up downloads "

@@ -8,14 +8,12 @@ from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
 from stackgen.lint.rules._util import number, probes, servers
 from stackgen.catalog.servers import server as server_profile
-from stackgen.lint.workloads import Container, PodTemplate, mapping, seq
+from stackgen.lint.workloads import SERVING_KINDS, Container, PodTemplate, mapping, seq
 
-KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "LeaderWorkerSet",
-         "InferenceService", "ServingRuntime", "ClusterServingRuntime", "LLMInferenceService")
 DEFAULT_BUDGET = 600  # seconds; `thresholds.startupBudgetSeconds` overrides
 
 
-@rule("SG301", "model-server-no-startup-probe", "warning", kinds=KINDS,
+@rule("SG301", "model-server-no-startup-probe", "warning", kinds=SERVING_KINDS,
       description="A model server has a liveness probe but no startup probe.",
       anti_pattern="Loading a 70B model takes minutes; the liveness probe starts right away, "
                    "fails until the weights are in GPU memory, and the kubelet kills the pod in "
@@ -37,7 +35,7 @@ def budget(probe: dict) -> int:
             + number(probe.get("periodSeconds"), 10) * number(probe.get("failureThreshold"), 3))
 
 
-@rule("SG302", "startup-budget-too-short", "warning", kinds=KINDS,
+@rule("SG302", "startup-budget-too-short", "warning", kinds=SERVING_KINDS,
       description="A model server's startup probe gives up before a large model can load.",
       anti_pattern="A startupProbe with the defaults (3 failures x 10 s) or a budget of a "
                    "couple of minutes: download, weight loading, torch.compile and CUDA graph "
@@ -76,7 +74,7 @@ def health_paths(kind: str) -> tuple[set[str], tuple[str, ...]]:
     return set(profile.probe_paths), tuple(profile.probe_path_prefixes)
 
 
-@rule("SG304", "probe-path-mismatch", "error", kinds=KINDS,
+@rule("SG304", "probe-path-mismatch", "error", kinds=SERVING_KINDS,
       description="A model server's HTTP probe asks for a path the server does not serve.",
       anti_pattern="`/v2/health/ready` (Triton's) on a vLLM server or `/health` on Triton: the "
                    "probe gets 404 forever, the pod never becomes ready or is restarted in a loop.",
@@ -114,7 +112,7 @@ def _serving_ports(c: Container) -> set[int] | None:
     return {server.port}
 
 
-@rule("SG305", "probe-port-mismatch", "error", kinds=KINDS,
+@rule("SG305", "probe-port-mismatch", "error", kinds=SERVING_KINDS,
       description="A probe targets a port the container does not listen on or does not name.",
       anti_pattern="vLLM started with `--port 8080` probed on 8000, or a probe on port `http` "
                    "when the container's port is named `web`: the probe never succeeds.",

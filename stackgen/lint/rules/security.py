@@ -13,8 +13,7 @@ from typing import Any, Iterator
 
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
-from stackgen.lint.rules.hygiene import KINDS
-from stackgen.lint.workloads import Container, PodTemplate, as_int, mapping, seq
+from stackgen.lint.workloads import WORKLOAD_KINDS, Container, PodTemplate, as_int, mapping, seq
 
 # capabilities the `baseline` Pod Security Standard allows a container to add
 BASELINE_CAPS = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
@@ -40,7 +39,7 @@ def _all(pod: PodTemplate) -> list[Container]:
     return pod.containers + pod.init_containers
 
 
-@rule("SG405", "capability-added", "warning", kinds=KINDS,
+@rule("SG405", "capability-added", "warning", kinds=WORKLOAD_KINDS,
       description="A container adds a Linux capability beyond the Pod Security Standards' "
                   "baseline set (NET_RAW, SYS_PTRACE, SYS_ADMIN, NET_ADMIN, ALL...).",
       anti_pattern="`capabilities: {add: [SYS_PTRACE]}` copied from a ROCm or debugging "
@@ -69,7 +68,7 @@ def _drop_path(c: Container) -> tuple:
     return c.path + ("securityContext",) if "securityContext" in c.data else c.path + ("name",)
 
 
-@rule("SG406", "net-raw-not-dropped", "info", kinds=KINDS,
+@rule("SG406", "net-raw-not-dropped", "info", kinds=WORKLOAD_KINDS,
       description="A container keeps the NET_RAW capability: it drops neither NET_RAW nor ALL.",
       anti_pattern="No `capabilities.drop`: containerd and CRI-O grant NET_RAW by default, "
                    "which a compromised container uses to spoof ARP and DNS replies to its "
@@ -91,7 +90,7 @@ def _seccomp(sc: dict) -> str:
     return str(mapping(sc.get("seccompProfile")).get("type", ""))
 
 
-@rule("SG407", "seccomp-unconfined", "warning", kinds=KINDS,
+@rule("SG407", "seccomp-unconfined", "warning", kinds=WORKLOAD_KINDS,
       description="A pod or container runs with the Unconfined seccomp profile.",
       anti_pattern="`seccompProfile: {type: Unconfined}` copied from a GPU example (ROCm's "
                    "guide uses it for debuggers): every system call is open to the server, "
@@ -134,7 +133,7 @@ def _root_verdict(pod: PodTemplate, c: Container) -> tuple[str, tuple | None] | 
     return "may run as root", None
 
 
-@rule("SG408", "run-as-root", "warning", kinds=KINDS,
+@rule("SG408", "run-as-root", "warning", kinds=WORKLOAD_KINDS,
       description="A container may run as root: neither it nor its pod sets "
                   "`runAsNonRoot: true` or a non-zero `runAsUser` (or it sets `runAsUser: 0`).",
       anti_pattern="Most serving images (vllm/vllm-openai, tritonserver) run as root unless "

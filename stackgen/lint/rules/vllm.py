@@ -7,10 +7,8 @@ from typing import Iterator
 from stackgen.lint.model import Hit
 from stackgen.lint.registry import rule
 from stackgen.lint.rules._util import vllm_like, arg_path, get, servers
-from stackgen.lint.workloads import Container, PodTemplate, mapping
+from stackgen.lint.workloads import SPELLED_OUT_KINDS, Container, PodTemplate, mapping
 
-KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
-         "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime")
 
 
 def _world(c: Container) -> int | None:
@@ -27,7 +25,7 @@ def _available(pod: PodTemplate, c: Container) -> int:
     return c.gpus() + (size - 1) * pod.worker_gpus()
 
 
-@rule("SG104", "tp-exceeds-gpus", "error", kinds=KINDS,
+@rule("SG104", "tp-exceeds-gpus", "error", kinds=SPELLED_OUT_KINDS,
       description="vLLM is asked for more GPUs (tensor x pipeline x data parallel) than its "
                   "pod (or LeaderWorkerSet group) has.",
       anti_pattern="`--tensor-parallel-size 8` with `nvidia.com/gpu: 4`: vLLM waits for GPUs "
@@ -70,7 +68,7 @@ def vllm_service_links(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
 
 
 
-@rule("SG105", "engine-settings-invalid", "error", kinds=KINDS,
+@rule("SG105", "engine-settings-invalid", "error", kinds=SPELLED_OUT_KINDS,
       description="stackgen-runtime's engine settings (the ConfigMap it mounts, or "
                   "STACKGEN_ENGINE_SETTINGS) break the engine settings contract.",
       anti_pattern="An edited engine.yaml with `tensorParallelSize: 0`, an unknown key or a "
@@ -83,7 +81,7 @@ def engine_settings_invalid(pod: PodTemplate, ctx: dict) -> Iterator[Hit]:
     return _settings_problems(pod, fatal=True)
 
 
-@rule("SG106", "engine-settings-unresolved", "info", kinds=KINDS,
+@rule("SG106", "engine-settings-unresolved", "info", kinds=SPELLED_OUT_KINDS,
       description="stackgen-runtime's engine settings could not be found among the linted "
                   "files, so its parallelism and context length were not checked.",
       anti_pattern="Linting a Deployment without the ConfigMap it mounts: TP 8 on a 1-GPU pod "
