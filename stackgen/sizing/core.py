@@ -111,7 +111,8 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
     tokens_batch, seqs = batching_defaults(gpu, settings, release)
     max_len = _max_len(facts, settings)
     weights = M.weight_bytes_per_gpu(facts, dtype, quant, tp, pp, gpu)
-    act = _llm_activation(facts, gpu, settings, dtype, profiler, release) if facts.is_llm else _small_activation(facts)
+    act = (_llm_activation(facts, gpu, settings, dtype, profiler, release, (tokens_batch, seqs)) if facts.is_llm
+           else _small_activation(facts))
     non_torch = M.non_torch_bytes(gpu, tp, pp, profiler)
     budget = int(gpu.memory_bytes * settings.gpu_memory_utilization)
     available = budget - weights - act - non_torch
@@ -128,25 +129,30 @@ def size(facts: ModelFacts, gpu: GpuProfile, settings: EngineSettings,
         return SizeResult(**base, kv_cache_bytes_per_gpu=0, kv_bytes_per_token=0, kv_cache_tokens=None,
                           max_concurrency=None, fits=fits, notes=notes)
     per_token = M.kv_bytes_per_token(facts, tp, pp, kv_b)
-    tokens = pool = M.kv_tokens(available, per_token)
-    blocks = tokens // 16
-    in_flight = tokens_batch * release.in_flight_batches(pp)
-    concurrency = blocks / M.blocks_per_request(facts, max_len, in_flight) if max_len else None
-    if release.tokens_from_concurrency and concurrency is not None:
-        # vLLM 0.21+ reports "GPU KV cache size" as max_concurrency x max_model_len (a
-        # sliding-window model holds more than its blocks x 16 / groups)
-        tokens = int(concurrency * max_len)
+    pool, tokens, concurrency = _kv_capacity(facts, available, per_token, max_len,
+                                             tokens_batch * release.in_flight_batches(pp), release)
     fits = available > 0 and tokens >= max_len
     return SizeResult(**base, kv_cache_bytes_per_gpu=max(available, 0), kv_bytes_per_token=per_token,
                       kv_cache_tokens=tokens, max_concurrency=concurrency, fits=fits,
                       notes=_fit_notes(fits, tokens, max_len, available), kv_pool_tokens=pool)
 
 
+def _kv_capacity(facts: ModelFacts, available: int, per_token: int, max_len: int, in_flight: int,
+                 release: Release) -> tuple[int, int, float]:
+    """(pool tokens, the token count vLLM logs, max concurrency at max_len). vLLM 0.21+ logs
+    max_concurrency x max_model_len: more than the pool's blocks x 16 for a sliding-window
+    model, whose windowed layers hold fewer blocks per request."""
+    pool = M.kv_tokens(available, per_token)
+    concurrency = (pool // 16) / M.blocks_per_request(facts, max_len, in_flight)
+    return pool, int(concurrency * max_len) if release.tokens_from_concurrency else pool, concurrency
+
+
 def _llm_activation(facts: ModelFacts, gpu: GpuProfile, s: EngineSettings, dtype: str,
-                    profiler: str, release: Release) -> int:
+                    profiler: str, release: Release, batching: tuple[int, int]) -> int:
     """What vLLM itself calls peak activation memory: the profiling run's transient peak
-    plus (vLLM 0.20+, unless eager) the CUDA graph memory estimate it reserves before the KV cache."""
-    tokens, seqs = batching_defaults(gpu, s, release)
+    plus (vLLM 0.20+, unless eager) the CUDA graph memory estimate it reserves before the KV
+    cache; `batching` is (max_num_batched_tokens, max_num_seqs)."""
+    tokens, seqs = batching
     peak = M.activation_bytes(facts, dtype, s.tensor_parallel_size, tokens, seqs, profiler)
     if enforce_eager(s):
         return peak
